@@ -1,0 +1,138 @@
+// What every mapping has in common: the view of bytes, and the calls that act on pages
+// (flush, advise, lock, residency, protect). MappedFile and AnonymousRegion derive from it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include "mmapxx/error.hpp"
+#include "mmapxx/flags.hpp"
+#include "mmapxx/page.hpp"
+#include "mmapxx/protection_guard.hpp"
+
+namespace mmapxx {
+
+inline constexpr std::size_t whole = std::numeric_limits<std::size_t>::max();
+
+// Which pages of a range are in RAM (mincore). pages[i] is the i-th page overlapping the range.
+struct Residency {
+  std::vector<bool> pages;
+  std::size_t resident = 0;
+  std::size_t total() const noexcept { return pages.size(); }
+};
+
+namespace detail {
+
+// A byte range of a mapping, aligned outward to pages: what every page-level call acts on.
+struct PageSpan {
+  std::byte* begin = nullptr;
+  std::size_t length = 0;
+};
+
+// Untyped core of all mappings; implemented in lib/. `data` may sit anywhere in its first page.
+class MappingCore {
+ public:
+  const std::byte* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  explicit operator bool() const noexcept { return data_ != nullptr; }
+  Protection protection() const noexcept { return protection_; }
+
+  // All ranges are byte offsets into the view; length `whole` means "to the end". A range past
+  // the end is an invalid_argument error, never silently clipped.
+  void advise(Advice advice, std::size_t offset = 0, std::size_t length = whole) const;
+  void advise(Advice advice, std::size_t offset, std::size_t length,
+              std::error_code& ec) const noexcept;
+  void advise_unchecked(UncheckedAdvice advice, std::size_t offset = 0,
+                        std::size_t length = whole) const;
+  void advise_unchecked(UncheckedAdvice advice, std::size_t offset, std::size_t length,
+                        std::error_code& ec) const noexcept;
+
+  void lock(std::size_t offset = 0, std::size_t length = whole) const;
+  void lock(std::size_t offset, std::size_t length, std::error_code& ec) const noexcept;
+  void unlock(std::size_t offset = 0, std::size_t length = whole) const;
+  void unlock(std::size_t offset, std::size_t length, std::error_code& ec) const noexcept;
+
+  Residency residency(std::size_t offset = 0, std::size_t length = whole) const;
+  Residency residency(std::size_t offset, std::size_t length, std::error_code& ec) const noexcept;
+
+  // Changes the protection of the pages covering the range until the guard leaves scope; it then
+  // restores protection() (the mapping's own), so nested guards on one range are not supported.
+  [[nodiscard]] ProtectionGuard protect(Protection protection, std::size_t offset = 0,
+                                        std::size_t length = whole) const;
+  [[nodiscard]] ProtectionGuard protect(Protection protection, std::size_t offset,
+                                        std::size_t length, std::error_code& ec) const noexcept;
+
+  // What errors name: the file path, "anonymous", ...
+  virtual const char* label() const noexcept = 0;
+
+ protected:
+  MappingCore() noexcept = default;
+  MappingCore(std::byte* data, std::size_t size, Protection protection) noexcept
+      : data_(data), size_(size), protection_(protection) {}
+  MappingCore(MappingCore&& other) noexcept;
+  MappingCore& operator=(MappingCore&& other) noexcept;
+  ~MappingCore();
+
+  Failure page_span_of(const char* operation, std::size_t offset, std::size_t length,
+                       PageSpan& out) const noexcept;
+  Failure flush_range(int msync_flags, std::size_t offset, std::size_t length) const noexcept;
+  void reset() noexcept;  // unmaps, leaves an empty view
+
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+  Protection protection_ = Protection::None;
+
+ private:
+  template <class Call>
+  Failure on_pages(const char* operation, std::size_t offset, std::size_t length,
+                   Call call) const noexcept;
+  Failure advise_range(int advice, std::size_t offset, std::size_t length) const noexcept;
+  Failure lock_range(bool lock, std::size_t offset, std::size_t length) const noexcept;
+  Failure residency_of(std::size_t offset, std::size_t length, Residency& out) const noexcept;
+};
+
+void check_view_cast(const std::byte* data, std::size_t size, std::size_t element_size,
+                     std::size_t element_alignment, const char* label);
+
+template <bool Writable>
+class Mapping : public MappingCore {
+ public:
+  using MappingCore::data;
+
+  std::byte* data() noexcept requires Writable { return data_; }
+  std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+  std::span<std::byte> bytes() noexcept requires Writable { return {data_, size_}; }
+
+  const std::byte* begin() const noexcept { return data_; }
+  const std::byte* end() const noexcept { return data_ + size_; }
+  std::byte* begin() noexcept requires Writable { return data_; }
+  std::byte* end() noexcept requires Writable { return data_ + size_; }
+  const std::byte& operator[](std::size_t i) const noexcept { return data_[i]; }
+  std::byte& operator[](std::size_t i) noexcept requires Writable { return data_[i]; }
+
+  // The view as an array of T; throws invalid_argument unless size() is a multiple of sizeof(T)
+  // and data() is aligned for T.
+  template <class T>
+  requires std::is_trivially_copyable_v<T> std::span<const T> as()
+  const {
+    check_view_cast(data_, size_, sizeof(T), alignof(T), label());
+    return {reinterpret_cast<const T*>(data_), size_ / sizeof(T)};
+  }
+  template <class T>
+  requires(std::is_trivially_copyable_v<T>&& Writable) std::span<T> as() {
+    check_view_cast(data_, size_, sizeof(T), alignof(T), label());
+    return {reinterpret_cast<T*>(data_), size_ / sizeof(T)};
+  }
+
+ protected:
+  using MappingCore::MappingCore;
+};
+
+}  // namespace detail
+}  // namespace mmapxx

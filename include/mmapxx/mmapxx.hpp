@@ -1,0 +1,11 @@
+// mmapxx: safe, zero-overhead RAII over POSIX memory mapping. Include this for everything.
+#pragma once
+
+#include "mmapxx/anonymous_region.hpp"
+#include "mmapxx/error.hpp"
+#include "mmapxx/flags.hpp"
+#include "mmapxx/mapped_file.hpp"
+#include "mmapxx/mapping.hpp"
+#include "mmapxx/options.hpp"
+#include "mmapxx/page.hpp"
+#include "mmapxx/protection_guard.hpp"

@@ -1,0 +1,35 @@
+// Options for mappings: aggregates meant for designated initializers,
+// e.g. MappedFile<Access::Read> f(path, {.offset = 4096, .length = 100, .populate = true}).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "mmapxx/flags.hpp"
+
+namespace mmapxx {
+
+struct MapOptions {
+  std::uint64_t offset = 0;                // any byte offset; alignment is done inside
+  std::optional<std::size_t> length{};     // bytes to map; default: to end of file
+  bool populate = false;                   // MAP_POPULATE: prefault the whole range now
+  bool locked = false;                     // mlock the range; fails if RLIMIT_MEMLOCK forbids it
+  HugePages huge_pages = HugePages::None;  // Explicit is for anonymous memory only
+  bool no_reserve = false;                 // MAP_NORESERVE (matters for CopyOnWrite)
+  // Access::Write only: create the file if missing (mode 0666 & ~umask) and extend it with
+  // posix_fallocate to at least this many bytes before mapping, so a full disk is ENOSPC now
+  // rather than SIGBUS later.
+  std::optional<std::uint64_t> create_size{};
+};
+
+struct AnonymousOptions {
+  bool shared = false;    // MAP_SHARED: the same memory in the parent and children after fork
+  bool dev_zero = false;  // back it by /dev/zero instead of MAP_ANONYMOUS (the historical way)
+  bool populate = false;
+  bool locked = false;
+  HugePages huge_pages = HugePages::None;
+  bool no_reserve = false;
+};
+
+}  // namespace mmapxx

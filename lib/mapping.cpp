@@ -1,0 +1,211 @@
+#include "mmapxx/mapping.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "primitive.hpp"
+
+namespace mmapxx::detail {
+
+namespace {
+
+int to_madvise(Advice advice) noexcept {
+  switch (advice) {
+    case Advice::Normal:
+      return MADV_NORMAL;
+    case Advice::Sequential:
+      return MADV_SEQUENTIAL;
+    case Advice::Random:
+      return MADV_RANDOM;
+    case Advice::WillNeed:
+      return MADV_WILLNEED;
+    case Advice::HugePage:
+      return MADV_HUGEPAGE;
+    case Advice::NoHugePage:
+      return MADV_NOHUGEPAGE;
+    case Advice::PopulateRead:
+      return MADV_POPULATE_READ;
+    case Advice::PopulateWrite:
+      return MADV_POPULATE_WRITE;
+    case Advice::DontFork:
+      return MADV_DONTFORK;
+    case Advice::DoFork:
+      return MADV_DOFORK;
+    case Advice::DontDump:
+      return MADV_DONTDUMP;
+    case Advice::DoDump:
+      return MADV_DODUMP;
+  }
+  return -1;
+}
+
+int to_madvise(UncheckedAdvice advice) noexcept {
+  switch (advice) {
+    case UncheckedAdvice::DontNeed:
+      return MADV_DONTNEED;
+    case UncheckedAdvice::Free:
+      return MADV_FREE;
+    case UncheckedAdvice::Remove:
+      return MADV_REMOVE;
+  }
+  return -1;
+}
+
+template <class Result>
+Result or_throw(const Failure& failure, const MappingCore& mapping, Result result) {
+  if (failure) raise(failure, mapping.label());
+  return result;
+}
+
+void or_throw(const Failure& failure, const MappingCore& mapping) {
+  if (failure) raise(failure, mapping.label());
+}
+
+}  // namespace
+
+// Runs a page-level syscall over a byte range of the view; `call` returns 0 or -1 with errno.
+template <class Call>
+Failure MappingCore::on_pages(const char* operation, std::size_t offset, std::size_t length,
+                              Call call) const noexcept {
+  PageSpan span;
+  if (Failure f = page_span_of(operation, offset, length, span)) return f;
+  if (span.length == 0) return {};
+  if (call(span) != 0) return make_failure(operation, errno, range_detail(offset, length));
+  return {};
+}
+
+MappingCore::MappingCore(MappingCore&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      protection_(other.protection_) {}
+
+MappingCore& MappingCore::operator=(MappingCore&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    protection_ = other.protection_;
+  }
+  return *this;
+}
+
+MappingCore::~MappingCore() {
+  reset();
+}
+
+void MappingCore::reset() noexcept {
+  unmap_view({data_, size_});
+  data_ = nullptr;
+  size_ = 0;
+}
+
+Failure MappingCore::page_span_of(const char* operation, std::size_t offset, std::size_t length,
+                                  PageSpan& out) const noexcept {
+  if (offset > size_)
+    return invalid_argument(operation, "offset " + std::to_string(offset) +
+                                           " is past the end of the view (size " +
+                                           std::to_string(size_) + ")");
+  if (length == whole) length = size_ - offset;
+  if (length > size_ - offset)
+    return invalid_argument(operation, "range [" + std::to_string(offset) + ", " +
+                                           std::to_string(offset) + "+" + std::to_string(length) +
+                                           ") runs past the end of the view (size " +
+                                           std::to_string(size_) + ")");
+  out = length == 0 ? PageSpan{} : pages_of(data_ + offset, length);
+  return {};
+}
+
+Failure MappingCore::flush_range(int msync_flags, std::size_t offset,
+                                 std::size_t length) const noexcept {
+  return on_pages("msync", offset, length,
+                  [&](PageSpan s) { return ::msync(s.begin, s.length, msync_flags); });
+}
+
+Failure MappingCore::advise_range(int advice, std::size_t offset,
+                                  std::size_t length) const noexcept {
+  return on_pages("madvise", offset, length,
+                  [&](PageSpan s) { return ::madvise(s.begin, s.length, advice); });
+}
+
+void MappingCore::advise(Advice advice, std::size_t offset, std::size_t length) const {
+  or_throw(advise_range(to_madvise(advice), offset, length), *this);
+}
+void MappingCore::advise(Advice advice, std::size_t offset, std::size_t length,
+                         std::error_code& ec) const noexcept {
+  report(advise_range(to_madvise(advice), offset, length), ec);
+}
+void MappingCore::advise_unchecked(UncheckedAdvice advice, std::size_t offset,
+                                   std::size_t length) const {
+  or_throw(advise_range(to_madvise(advice), offset, length), *this);
+}
+void MappingCore::advise_unchecked(UncheckedAdvice advice, std::size_t offset, std::size_t length,
+                                   std::error_code& ec) const noexcept {
+  report(advise_range(to_madvise(advice), offset, length), ec);
+}
+
+Failure MappingCore::lock_range(bool lock, std::size_t offset, std::size_t length) const noexcept {
+  return on_pages(lock ? "mlock" : "munlock", offset, length, [&](PageSpan s) {
+    return lock ? ::mlock(s.begin, s.length) : ::munlock(s.begin, s.length);
+  });
+}
+
+void MappingCore::lock(std::size_t offset, std::size_t length) const {
+  or_throw(lock_range(true, offset, length), *this);
+}
+void MappingCore::lock(std::size_t offset, std::size_t length, std::error_code& ec) const noexcept {
+  report(lock_range(true, offset, length), ec);
+}
+void MappingCore::unlock(std::size_t offset, std::size_t length) const {
+  or_throw(lock_range(false, offset, length), *this);
+}
+void MappingCore::unlock(std::size_t offset, std::size_t length,
+                         std::error_code& ec) const noexcept {
+  report(lock_range(false, offset, length), ec);
+}
+
+Failure MappingCore::residency_of(std::size_t offset, std::size_t length,
+                                  Residency& out) const noexcept {
+  out = {};
+  std::vector<unsigned char> bits;
+  Failure f = on_pages("mincore", offset, length, [&](PageSpan s) {
+    bits.resize(s.length / page_size());
+    return ::mincore(s.begin, s.length, bits.data());
+  });
+  if (f) return f;
+  out.pages.resize(bits.size());
+  for (std::size_t i = 0; i < bits.size(); ++i) {
+    out.pages[i] = (bits[i] & 1) != 0;
+    out.resident += bits[i] & 1;
+  }
+  return {};
+}
+
+Residency MappingCore::residency(std::size_t offset, std::size_t length) const {
+  Residency result;
+  or_throw(residency_of(offset, length, result), *this);
+  return result;
+}
+Residency MappingCore::residency(std::size_t offset, std::size_t length,
+                                 std::error_code& ec) const noexcept {
+  Residency result;
+  report(residency_of(offset, length, result), ec);
+  return result;
+}
+
+ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset,
+                                     std::size_t length) const {
+  PageSpan span;
+  or_throw(page_span_of("mprotect", offset, length, span), *this);
+  return ProtectionGuard({span.begin, span.length}, protection, protection_);
+}
+
+ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, std::size_t length,
+                                     std::error_code& ec) const noexcept {
+  PageSpan span;
+  if (report(page_span_of("mprotect", offset, length, span), ec)) return {};
+  return ProtectionGuard::make({span.begin, span.length}, protection, protection_, ec);
+}
+
+}  // namespace mmapxx::detail

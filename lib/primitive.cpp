@@ -1,0 +1,95 @@
+#include "primitive.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+
+namespace mmapxx::detail {
+
+namespace {
+
+constexpr std::size_t huge_page_size = std::size_t{2} << 20;  // x86-64 and arm64 default
+
+static_assert(PROT_READ == 1 && PROT_WRITE == 2 && PROT_EXEC == 4,
+              "Protection's values are Linux's PROT_* bits");
+
+Failure map_failure(const MapRequest& request, int code) {
+  std::string detail = range_detail(request.offset, request.length);
+  if (request.huge_pages == HugePages::Explicit && code == ENOMEM)
+    detail += "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
+  return make_failure("mmap", code, std::move(detail));
+}
+
+}  // namespace
+
+int to_prot(Protection protection) noexcept {
+  return static_cast<int>(protection);
+}
+
+PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  const auto begin = align_down(address, std::uintptr_t{page_size()});
+  const auto end = align_up(address + size, std::uintptr_t{page_size()});
+  return {reinterpret_cast<std::byte*>(begin), end - begin};
+}
+
+Failure map_view(const MapRequest& request, View& out) noexcept {
+  const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
+  const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
+  std::size_t length = align_up(head + request.length, page_size());
+  int flags = request.flags;
+  if (request.populate) flags |= MAP_POPULATE;
+  if (request.no_reserve) flags |= MAP_NORESERVE;
+  if (request.huge_pages == HugePages::Explicit) {
+    if (!(flags & MAP_ANONYMOUS))
+      return invalid_argument("mmap", "huge_pages: Explicit (MAP_HUGETLB) is for anonymous memory");
+    flags |= MAP_HUGETLB;
+    length = align_up(length, huge_page_size);
+  }
+  void* base =
+      ::mmap(nullptr, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
+  if (base == MAP_FAILED) return map_failure(request, errno);
+
+  const auto undo = [&](const char* operation) {
+    const int code = errno;
+    ::munmap(base, length);
+    return make_failure(operation, code, range_detail(request.offset, request.length));
+  };
+  if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)
+    return undo("madvise");
+  if (request.locked && ::mlock(base, length) != 0) return undo("mlock");
+
+  registry_add(static_cast<std::byte*>(base), length, request.label, aligned_offset);
+  out.data = static_cast<std::byte*>(base) + head;
+  // Huge pages round the mapping up; the rounding is usable memory (only anonymous memory gets
+  // here).
+  out.size = request.huge_pages == HugePages::Explicit ? length : request.length;
+  return {};
+}
+
+void unmap_view(View view) noexcept {
+  if (view.data == nullptr) return;
+  const PageSpan pages = pages_of(view.data, view.size);
+  registry_remove(pages.begin);
+  ::munmap(pages.begin, pages.length);
+}
+
+Failure remap_view(View& view, std::size_t new_size, const char* label,
+                   std::uint64_t file_offset) noexcept {
+  const PageSpan old_pages = pages_of(view.data, view.size);
+  const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
+  const std::size_t new_length = align_up(head + new_size, page_size());
+  if (new_length != old_pages.length) {
+    void* moved = ::mremap(old_pages.begin, old_pages.length, new_length, MREMAP_MAYMOVE);
+    if (moved == MAP_FAILED)
+      return make_failure("mremap", errno,
+                          "from " + std::to_string(view.size) + " to " + std::to_string(new_size));
+    registry_remove(old_pages.begin);
+    registry_add(static_cast<std::byte*>(moved), new_length, label, file_offset - head);
+    view.data = static_cast<std::byte*>(moved) + head;
+  }
+  view.size = new_size;
+  return {};
+}
+
+}  // namespace mmapxx::detail

@@ -1,0 +1,50 @@
+// The one map primitive: every mmap, munmap and mremap in the library goes through here, so the
+// fault registry and page alignment live in a single place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mmapxx/error.hpp"
+#include "mmapxx/flags.hpp"
+#include "mmapxx/mapping.hpp"
+
+namespace mmapxx::detail {
+
+struct MapRequest {
+  std::size_t length = 0;    // bytes of the view, > 0
+  std::uint64_t offset = 0;  // file offset of the view's first byte; any alignment
+  int prot = 0;              // PROT_*
+  int flags = 0;             // MAP_SHARED or MAP_PRIVATE, plus MAP_ANONYMOUS etc.
+  int fd = -1;
+  bool populate = false;
+  bool locked = false;
+  HugePages huge_pages = HugePages::None;
+  bool no_reserve = false;
+  const char* label = "";  // the path or name the fault registry reports
+};
+
+struct View {
+  std::byte* data = nullptr;
+  std::size_t size = 0;
+};
+
+Failure map_view(const MapRequest& request, View& out) noexcept;
+void unmap_view(View view) noexcept;
+// Resizes a non-empty view to a non-zero size, moving it if it must.
+Failure remap_view(View& view, std::size_t new_size, const char* label,
+                   std::uint64_t file_offset) noexcept;
+
+// The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
+PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
+int to_prot(Protection protection) noexcept;
+
+// Fault-registry hooks (lib/registry.cpp): the registered ranges are what fault translation
+// may claim. `file_offset` is the file offset of `begin`.
+void registry_add(const std::byte* begin, std::size_t length, const char* label,
+                  std::uint64_t file_offset) noexcept;
+void registry_remove(const std::byte* begin) noexcept;
+
+std::string range_detail(std::uint64_t offset, std::size_t length);
+
+}  // namespace mmapxx::detail
