@@ -1,0 +1,70 @@
+// What the course programs share: the slides' garnir/lister helpers, the counter text format, and
+// a pipe that replaces the slides' sleep() so that parent and child take turns deterministically.
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdio>
+#include <span>
+#include <stdexcept>
+
+namespace course {
+
+// garnir: fill a zone with one character.
+inline void fill(std::span<std::byte> zone, char c) {
+  std::ranges::fill(zone, std::byte(c));
+}
+
+// lister: print the first n characters of a zone and a newline.
+inline void list(std::span<const std::byte> zone, std::size_t n) {
+  std::fwrite(zone.data(), 1, std::min(n, zone.size()), stdout);
+  std::fputc('\n', stdout);
+}
+
+// The counter is 10 decimal digits and a newline. Bytes that are not digits (a new, zero-filled
+// file) count as 0. Returns the new value.
+inline long increment_counter(std::span<std::byte> text) {
+  if (text.size() < 11) throw std::length_error("counter needs 11 bytes");
+  long value = 0;
+  for (std::size_t i = 0; i < 10; ++i) {
+    const int c = std::to_integer<int>(text[i]);
+    if (c >= '0' && c <= '9') value = value * 10 + (c - '0');
+  }
+  ++value;
+  char digits[12];
+  std::snprintf(digits, sizeof digits, "%010ld\n", value % 10'000'000'000);
+  std::copy_n(reinterpret_cast<const std::byte*>(digits), 11, text.begin());
+  return value;
+}
+
+// One process waits until another says "go". Whoever says "go" flushes stdout first, so the
+// lines of both processes come out in the order the program intends, even into a pipe.
+class Turn {
+ public:
+  Turn() {
+    if (::pipe2(fds_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  }
+  ~Turn() {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+
+  void go() {
+    std::fflush(stdout);
+    if (::write(fds_[1], "!", 1) != 1) throw std::runtime_error("write to pipe failed");
+  }
+  void wait() {
+    char c;
+    if (::read(fds_[0], &c, 1) != 1) throw std::runtime_error("the other process went away");
+  }
+
+ private:
+  int fds_[2];
+};
+
+}  // namespace course

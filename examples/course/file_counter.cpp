@@ -1,0 +1,35 @@
+// file_counter: the slides' mmap.c. The counter in the file `compteur` (10 digits and a newline)
+// is read and written through a shared mapping, without read(2) or write(2).
+// Usage: file_counter [pause]   -- with an argument, waits in pause() before unmapping, so the
+// mapping can be seen in /proc/PID/maps.
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "course.hpp"
+#include "mmapxx/mmapxx.hpp"
+
+int main(int argc, char** argv) {
+  (void)argv;
+  try {
+    // Creates the file if needed and makes it at least 11 bytes long (zeros count as 0).
+    mmapxx::MappedFile<mmapxx::Access::Write> counter("compteur", {.create_size = 11});
+
+    // Unlike the slide, two runs at once must not both read the same value: the mapping shares
+    // memory, not a lock, so we take one on the file.
+    ::flock(counter.fd(), LOCK_EX);
+    const long value = course::increment_counter(counter.bytes());  // "reads" and writes the file
+    ::flock(counter.fd(), LOCK_UN);
+
+    std::printf("%ld\n", value);
+    if (argc > 1) {
+      std::fflush(stdout);
+      ::pause();
+    }
+    return 0;  // the destructor unmaps and closes the file
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "file_counter: %s\n", e.what());
+    return 1;
+  }
+}

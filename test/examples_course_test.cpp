@@ -1,0 +1,213 @@
+// The course programs (examples/course/), run as real processes in a temporary directory: their
+// output and the files they leave must be what the course shows.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+#ifndef COURSE_BIN_DIR
+#error "COURSE_BIN_DIR must name the build directory of examples/course"
+#endif
+
+namespace {
+
+using mmapxx::test::TempDir;
+
+std::string program(const std::string& name) {
+  return std::string(COURSE_BIN_DIR) + "/" + name;
+}
+
+// Starts `argv` in `dir` with stdout on a pipe; returns its pid and the pipe's read end.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& dir, int& out) {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (::dup2(fds[1], STDOUT_FILENO) < 0 || ::chdir(dir.c_str()) != 0) ::_exit(126);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  out = fds[0];
+  return pid;
+}
+
+std::string read_all(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) != 0;) {
+    if (n > 0)
+      text.append(buffer, static_cast<std::size_t>(n));
+    else if (errno != EINTR)
+      break;
+  }
+  ::close(fd);
+  return text;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+struct Run {
+  int status;
+  std::string out;
+  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+};
+
+Run run(const std::vector<std::string>& argv, const std::string& dir) {
+  int out = -1;
+  const pid_t pid = spawn(argv, dir, out);
+  std::string text = read_all(out);
+  return {wait_for(pid), text};
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> result;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) result.push_back(line);
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("file_counter counts 1, 2, 3 in the file compteur", "[examples][course]") {
+  TempDir dir;
+  const std::string bin = program("file_counter");
+  for (const char* expected : {"1\n", "2\n", "3\n"}) {
+    const Run r = run({bin}, dir.path().string());
+    REQUIRE(r.ok());
+    CHECK(r.out == expected);
+  }
+  CHECK(mmapxx::test::read_file(dir.file("compteur")) == "0000000003\n");
+}
+
+TEST_CASE("file_counter continues a counter written by hand", "[examples][course]") {
+  TempDir dir;
+  mmapxx::test::write_file(dir.file("compteur"), "0000000041\n");
+  const Run r = run({program("file_counter")}, dir.path().string());
+  REQUIRE(r.ok());
+  CHECK(r.out == "42\n");
+  CHECK(mmapxx::test::read_file(dir.file("compteur")) == "0000000042\n");
+}
+
+TEST_CASE("file_counter loses no increment when 8 processes run it 50 times each",
+          "[examples][course]") {
+  TempDir dir;
+  constexpr int workers = 8, runs = 50;
+  const std::string bin = program("file_counter");
+  std::vector<pid_t> pids;
+  std::vector<int> outputs;
+  for (int w = 0; w < workers; ++w) {
+    int out = -1;
+    // Each worker is a shell-free loop in a child: it runs the program `runs` times in sequence
+    // with its stdout on the worker's pipe.
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (::dup2(fds[1], STDOUT_FILENO) < 0 || ::chdir(dir.path().c_str()) != 0) ::_exit(126);
+      for (int i = 0; i < runs; ++i) {
+        const pid_t one = ::fork();
+        if (one < 0) ::_exit(125);
+        if (one == 0) {
+          ::execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
+          ::_exit(127);
+        }
+        const int status = wait_for(one);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    out = fds[0];
+    pids.push_back(pid);
+    outputs.push_back(out);
+  }
+  // Read the pipes in turn; each is small enough (50 short lines) to fit in a pipe's buffer.
+  std::multiset<long> seen;
+  for (std::size_t w = 0; w < pids.size(); ++w) {
+    const std::string text = read_all(outputs[w]);
+    CHECK(WEXITSTATUS(wait_for(pids[w])) == 0);
+    for (const std::string& line : lines(text)) seen.insert(std::stol(line));
+  }
+  std::multiset<long> expected;
+  for (long v = 1; v <= workers * runs; ++v) expected.insert(v);
+  CHECK(seen == expected);  // every value printed exactly once
+  CHECK(mmapxx::test::read_file(dir.file("compteur")) == "0000000400\n");
+}
+
+TEST_CASE("file_counter with an argument pauses while the file is still mapped",
+          "[examples][course]") {
+  TempDir dir;
+  int out = -1;
+  const pid_t pid = spawn({program("file_counter"), "pause"}, dir.path().string(), out);
+  char line[3] = {};
+  REQUIRE(::read(out, line, 2) == 2);  // printed before pause()
+  CHECK(std::string(line) == "1\n");
+  const std::string maps = mmapxx::test::read_file("/proc/" + std::to_string(pid) + "/maps");
+  CHECK(maps.find(dir.file("compteur")) != std::string::npos);
+  ::kill(pid, SIGTERM);
+  const int status = wait_for(pid);
+  ::close(out);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  CHECK(mmapxx::test::read_file(dir.file("compteur")) == "0000000001\n");
+}
+
+TEST_CASE("shared_file: parent and child share the two pages of temp", "[examples][course]") {
+  TempDir dir;
+  const Run r = run({program("shared_file")}, dir.path().string());
+  REQUIRE(r.ok());
+  CHECK(r.out ==
+        "remplissage du fichier\n"
+        "fils, page 1 : aaaaaaaaaa\n"
+        "fils, page 2 : bbbbbbbbbb\n"
+        "page 1 père : cccccccccc\n");
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  CHECK(mmapxx::test::read_file(dir.file("temp")) ==
+        std::string(page, 'c') + std::string(page, 'b'));
+}
+
+TEST_CASE("shared_anonymous: the same without a file", "[examples][course]") {
+  TempDir dir;
+  const Run r = run({program("shared_anonymous")}, dir.path().string());
+  REQUIRE(r.ok());
+  CHECK(r.out ==
+        "fils, page 1 : aaaaaaaaaa\n"
+        "fils, page 2 : bbbbbbbbbb\n"
+        "page 1 père : cccccccccc\n");
+}
+
+TEST_CASE("dev_zero: anonymous and /dev/zero regions are both shared across fork",
+          "[examples][course]") {
+  TempDir dir;
+  const Run r = run({program("dev_zero")}, dir.path().string());
+  REQUIRE(r.ok());
+  const std::vector<std::string> got = lines(r.out);
+  REQUIRE(got.size() == 4);
+  // Lines 1 and 3 come from the parent, 2 and 4 from the child.
+  auto pid_of = [](const std::string& line) { return line.substr(0, line.find(':')); };
+  CHECK(pid_of(got[0]) == pid_of(got[2]));
+  CHECK(pid_of(got[1]) == pid_of(got[3]));
+  CHECK(pid_of(got[0]) != pid_of(got[1]));
+  auto rest = [](const std::string& line) { return line.substr(line.find(':')); };
+  CHECK(rest(got[0]) == ":\tanonymous string 1, zero-backed string 1");
+  CHECK(rest(got[1]) == ":\tanonymous string 1, zero-backed string 1");
+  CHECK(rest(got[2]) == ":\tanonymous string 2, zero-backed string 2");
+  CHECK(rest(got[3]) == ":\tanonymous string 2, zero-backed string 2");
+}
