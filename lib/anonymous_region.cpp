@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <cerrno>
+
 #include "file.hpp"
 #include "primitive.hpp"
 
@@ -68,6 +70,12 @@ detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
   if (data_ == nullptr) return map(new_size);
   std::size_t rounded = align_up(new_size, page_size());
   if (options_.huge_pages == HugePages::Explicit) rounded = align_up(rounded, std::size_t{2} << 20);
+  // The shmem object behind shared anonymous memory keeps its creation size: mremap could make
+  // the mapping larger, but touching the new pages would raise SIGBUS.
+  if (options_.shared && rounded > size_)
+    return detail::make_failure("mremap", ENOTSUP,
+                                "shared anonymous memory cannot grow; use a SharedMemoryObject or "
+                                "a sealed memfd for growable shared memory");
   detail::View view{data_, size_};
   if (detail::Failure failure = detail::remap_view(view, rounded, label(), 0)) return failure;
   data_ = view.data;

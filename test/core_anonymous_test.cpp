@@ -1,1 +1,94 @@
+// AnonymousRegion: private, shared across fork, /dev/zero-backed; rounding; resize.
 #include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "mmapxx/mmapxx.hpp"
+#include "support.hpp"
+
+using namespace mmapxx;
+
+TEST_CASE("Sizes round up to whole pages and start zeroed") {
+  AnonymousRegion region(page_size() + 1);
+  CHECK(region.size() == 2 * page_size());
+  CHECK(is_aligned(reinterpret_cast<std::uintptr_t>(region.data()), std::uintptr_t{page_size()}));
+  CHECK(std::all_of(region.begin(), region.end(), [](std::byte b) { return b == std::byte{0}; }));
+  CHECK(test::protection_at(region.data()) == "rw-p");
+  AnonymousRegion empty(0);
+  CHECK(empty.empty());
+  CHECK(empty.data() == nullptr);
+}
+
+TEST_CASE("Private memory is copied on fork, shared memory is shared") {
+  for (const bool dev_zero : {false, true}) {
+    INFO("dev_zero " << dev_zero);
+    AnonymousRegion shared(page_size(), {.shared = true, .dev_zero = dev_zero});
+    AnonymousRegion priv(page_size(), {.shared = false, .dev_zero = dev_zero});
+    CHECK(shared.shared());
+    CHECK(test::protection_at(shared.data()) == "rw-s");
+    std::memcpy(shared.data(), "parent", 7);
+    std::memcpy(priv.data(), "parent", 7);
+    const int status = test::run_in_child([&] {
+      if (std::strcmp(reinterpret_cast<const char*>(shared.data()), "parent") != 0) return 3;
+      std::memcpy(shared.data(), "child!", 7);
+      std::memcpy(priv.data(), "child!", 7);
+      return 0;
+    });
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    CHECK(std::strcmp(reinterpret_cast<const char*>(shared.data()), "child!") == 0);
+    CHECK(std::strcmp(reinterpret_cast<const char*>(priv.data()), "parent") == 0);
+  }
+}
+
+TEST_CASE("The /dev/zero variant keeps no descriptor open") {
+  const std::size_t fds = test::open_fd_count();
+  AnonymousRegion region(page_size(), {.shared = true, .dev_zero = true});
+  CHECK(test::open_fd_count() == fds);
+  CHECK(std::string(region.label()) == "/dev/zero");
+}
+
+TEST_CASE("Private anonymous regions resize with mremap, keeping contents") {
+  {
+    AnonymousRegion region(page_size());
+    std::memcpy(region.data(), "keep me", 8);
+    region.resize(64 * page_size() + 5);
+    CHECK(region.size() == 65 * page_size());
+    CHECK(std::strcmp(reinterpret_cast<const char*>(region.data()), "keep me") == 0);
+    CHECK(region[64 * page_size()] == std::byte{0});
+    region[64 * page_size()] = std::byte{1};
+    region.resize(1);
+    CHECK(region.size() == page_size());
+    CHECK(std::strcmp(reinterpret_cast<const char*>(region.data()), "keep me") == 0);
+    region.resize(0);
+    CHECK(region.empty());
+    region.resize(10);
+    CHECK(region.size() == page_size());
+  }
+}
+
+TEST_CASE("Shared anonymous regions shrink but refuse to grow") {
+  for (const bool dev_zero : {false, true}) {
+    AnonymousRegion region(4 * page_size(), {.shared = true, .dev_zero = dev_zero});
+    region[0] = std::byte{9};
+    region.resize(2 * page_size());
+    CHECK(region.size() == 2 * page_size());
+    CHECK(region[0] == std::byte{9});
+    std::error_code ec;
+    region.resize(3 * page_size(), ec);
+    CHECK(ec == std::errc::not_supported);
+    CHECK(region.size() == 2 * page_size());
+    CHECK_THROWS_WITH(region.resize(8 * page_size()), Catch::Contains("cannot grow"));
+  }
+}
+
+TEST_CASE("Populate and lock make anonymous pages resident at once") {
+  AnonymousRegion lazy(16 * page_size());
+  CHECK(lazy.residency().resident == 0);
+  AnonymousRegion populated(16 * page_size(), {.populate = true});
+  CHECK(populated.residency().resident == 16);
+  AnonymousRegion locked(4 * page_size(), {.locked = true});
+  CHECK(locked.residency().resident == 4);
+  AnonymousRegion huge(4u << 20, {.huge_pages = HugePages::Transparent, .no_reserve = true});
+  CHECK(huge.size() == 4u << 20);
+}

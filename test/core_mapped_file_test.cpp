@@ -1,1 +1,296 @@
+// MappedFile: every access mode, offsets and lengths of every alignment, errors that leak nothing.
 #include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "mmapxx/mmapxx.hpp"
+#include "support.hpp"
+
+using namespace mmapxx;
+using mmapxx::test::TempDir;
+
+namespace {
+
+std::string view_string(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+template <class T>
+concept HasMutableData = requires(T t) {
+  { t.data() } -> std::same_as<std::byte*>;
+};
+template <class T>
+concept CanFlush = requires(T t) {
+  t.flush();
+};
+template <class T>
+concept CanResize = requires(T t) {
+  t.resize(1);
+};
+
+}  // namespace
+
+static_assert(!HasMutableData<MappedFile<Access::Read>>,
+              "read-only mappings expose no writable data");
+static_assert(HasMutableData<MappedFile<Access::Write>>);
+static_assert(HasMutableData<MappedFile<Access::CopyOnWrite>>);
+static_assert(!CanFlush<MappedFile<Access::Read>> && !CanFlush<MappedFile<Access::CopyOnWrite>>);
+static_assert(CanFlush<MappedFile<Access::Write>>);
+static_assert(!CanResize<MappedFile<Access::Read>> && CanResize<MappedFile<Access::Write>>);
+static_assert(!std::is_copy_constructible_v<MappedFile<Access::Read>>);
+static_assert(std::is_nothrow_move_constructible_v<MappedFile<Access::Read>>);
+static_assert(std::is_nothrow_destructible_v<MappedFile<Access::Write>>);
+
+TEST_CASE("Read maps exactly the requested bytes at every alignment") {
+  TempDir dir;
+  const std::size_t page = page_size();
+  const std::string path = dir.file("data");
+  const std::string contents = test::pattern(3 * page + 123);
+  test::write_file(path, contents);
+
+  for (std::size_t offset : {std::size_t{0}, std::size_t{1}, page - 1, page, page + 1}) {
+    for (std::size_t length : {std::size_t{1}, page - 1, page, page + 1}) {
+      MappedFile<Access::Read> file(path, {.offset = offset, .length = length});
+      INFO("offset " << offset << " length " << length);
+      REQUIRE(file.size() == length);
+      CHECK(file.offset() == offset);
+      CHECK(view_string(file.bytes()) == contents.substr(offset, length));
+    }
+  }
+  MappedFile<Access::Read> rest(path, {.offset = page + 7});
+  CHECK(rest.size() == contents.size() - page - 7);
+  CHECK(view_string(rest.bytes()) == contents.substr(page + 7));
+  CHECK(std::string(reinterpret_cast<const char*>(&*rest.begin()), 3) ==
+        contents.substr(page + 7, 3));
+  CHECK(test::protection_at(rest.data()) == "r--s");
+}
+
+TEST_CASE("Write reaches the file, CopyOnWrite does not") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, std::string(2 * page_size(), 'a'));
+  {
+    MappedFile<Access::CopyOnWrite> cow(path, {.offset = 10, .length = 5});
+    std::memcpy(cow.data(), "PRIVATE", 5);
+    CHECK(view_string(cow.bytes()) == "PRIVA");
+    CHECK(test::protection_at(cow.data()) == "rw-p");
+  }
+  CHECK(test::read_file(path) == std::string(2 * page_size(), 'a'));
+  {
+    MappedFile<Access::Write> shared(path, {.offset = page_size() + 3, .length = 4});
+    std::memcpy(shared.data(), "MMAP", 4);
+    CHECK(test::protection_at(shared.data()) == "rw-s");
+    // Visible through the file before any msync: the page cache is shared.
+    CHECK(test::read_file(path).substr(page_size() + 3, 4) == "MMAP");
+    shared.flush();
+    shared.flush(SyncPolicy::Async, 1, 2);
+    shared.flush(SyncPolicy::Invalidate, 0, whole);
+  }
+  CHECK(test::read_file(path).substr(page_size(), 8) == "aaaMMAPa");
+}
+
+TEST_CASE("Shared writes are seen by a forked child and the child's by the parent") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, std::string(100, '-'));
+  MappedFile<Access::Write> file(path);
+  file[0] = std::byte{'P'};
+  const int status = test::run_in_child([&] {
+    if (file[0] != std::byte{'P'}) return 3;
+    file[1] = std::byte{'C'};
+    return 0;
+  });
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(file[1] == std::byte{'C'});
+  CHECK(test::read_file(path).substr(0, 2) == "PC");
+}
+
+TEST_CASE("Private writes stay in the process that made them") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, std::string(100, '-'));
+  MappedFile<Access::CopyOnWrite> file(path);
+  const int status = test::run_in_child([&] {
+    file[0] = std::byte{'C'};
+    return 0;
+  });
+  REQUIRE(WIFEXITED(status));
+  CHECK(file[0] == std::byte{'-'});
+  CHECK(test::read_file(path) == std::string(100, '-'));
+}
+
+TEST_CASE("Mapping from a caller's descriptor leaves it open") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, "hello, descriptor");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  {
+    MappedFile<Access::Read> file(fd, {.offset = 7});
+    CHECK(view_string(file.bytes()) == "descriptor");
+    CHECK(file.path() == "fd " + std::to_string(fd));
+    MappedFile<Access::Write> named(fd, {}, "my file");
+    CHECK(named.path() == "my file");
+    CHECK(named.fd() == fd);
+  }
+  CHECK(::fcntl(fd, F_GETFD) >= 0);
+  ::close(fd);
+}
+
+TEST_CASE("Empty files and empty ranges give empty views without mmap") {
+  TempDir dir;
+  const std::string path = dir.file("empty");
+  test::write_file(path, "");
+  const std::size_t maps = test::mapping_count();
+  MappedFile<Access::Read> empty(path);
+  CHECK(empty.empty());
+  CHECK(empty.data() == nullptr);
+  CHECK(empty.bytes().empty());
+  CHECK(empty.begin() == empty.end());
+  CHECK_FALSE(empty);
+  test::write_file(path, "abc");
+  MappedFile<Access::Read> at_end(path, {.offset = 3});
+  MappedFile<Access::Read> zero_length(path, {.offset = 1, .length = 0});
+  CHECK(at_end.empty());
+  CHECK(zero_length.empty());
+  CHECK(test::mapping_count() == maps);
+}
+
+TEST_CASE("Offsets beyond 4 GiB work on a sparse file") {
+  TempDir dir;
+  const std::string path = dir.file("sparse");
+  const std::uint64_t four_gib = std::uint64_t{1} << 32;
+  {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, static_cast<off_t>(four_gib + 2 * page_size())) == 0);
+    REQUIRE(::pwrite(fd, "ACROSS", 6, static_cast<off_t>(four_gib - 3)) == 6);
+    ::close(fd);
+  }
+  MappedFile<Access::Read> across(path, {.offset = four_gib - 3, .length = 6});
+  CHECK(view_string(across.bytes()) == "ACROSS");
+  MappedFile<Access::Write> above(path, {.offset = four_gib + 3, .length = 2});
+  std::memcpy(above.data(), "OK", 2);
+  above.flush();
+  MappedFile<Access::Read> check(path, {.offset = four_gib - 3});
+  CHECK(view_string(check.bytes().first(8)) == "ACROSSOK");
+  CHECK(check.size() == 2 * page_size() + 3);
+}
+
+TEST_CASE("create_size creates and extends the file before mapping") {
+  TempDir dir;
+  const std::string path = dir.file("new");
+  {
+    MappedFile<Access::Write> file(path, {.create_size = 10000});
+    REQUIRE(file.size() == 10000);
+    CHECK(std::all_of(file.begin(), file.end(), [](std::byte b) { return b == std::byte{0}; }));
+    file.as<std::uint32_t>()[2] = 0x01020304;
+  }
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(st.st_size == 10000);
+  CHECK(st.st_blocks * 512 >= 10000);  // real blocks: posix_fallocate, not a hole
+  MappedFile<Access::Read> back(path);
+  CHECK(back.as<std::uint32_t>()[2] == 0x01020304);
+  // create_size never shrinks an existing, larger file.
+  MappedFile<Access::Write> again(path, {.create_size = 10});
+  CHECK(again.size() == 10000);
+}
+
+TEST_CASE("resize grows and shrinks the file and the mapping") {
+  TempDir dir;
+  const std::string path = dir.file("grow");
+  MappedFile<Access::Write> file(path, {.create_size = 5});
+  std::memcpy(file.data(), "hello", 5);
+  file.resize(3 * page_size() + 1);
+  CHECK(file.size() == 3 * page_size() + 1);
+  CHECK(view_string(file.bytes().first(5)) == "hello");
+  file[3 * page_size()] = std::byte{'!'};
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(static_cast<std::size_t>(st.st_size) == 3 * page_size() + 1);
+  CHECK(test::read_file(path).back() == '!');
+
+  file.resize(4);
+  CHECK(view_string(file.bytes()) == "hell");
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(st.st_size == 4);
+  file.resize(0);
+  CHECK(file.empty());
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(st.st_size == 0);
+  file.resize(2);  // the old bytes went with the truncation: growth reads as zeros
+  CHECK(view_string(file.bytes()) == std::string(2, '\0'));
+  std::memcpy(file.data(), "he", 2);
+
+  // A window at an offset resizes the file to offset + size.
+  MappedFile<Access::Write> window(path, {.offset = 1, .length = 1});
+  window.resize(page_size());
+  CHECK(window[0] == std::byte{'e'});
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(static_cast<std::size_t>(st.st_size) == 1 + page_size());
+}
+
+TEST_CASE("populate, locked, transparent huge pages and no_reserve map the same bytes") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  const std::string contents = test::pattern(5 * page_size());
+  test::write_file(path, contents);
+  const MapOptions variants[] = {
+      {.populate = true},
+      {.locked = true},
+      {.huge_pages = HugePages::Transparent},
+      {.no_reserve = true},
+      {.offset = 3, .length = 100, .populate = true, .locked = true},
+  };
+  for (const MapOptions& options : variants) {
+    MappedFile<Access::CopyOnWrite> file(path, options);
+    CHECK(view_string(file.bytes()) == contents.substr(options.offset, file.size()));
+  }
+}
+
+TEST_CASE("as<T> checks size and alignment") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, std::string(12, '\x01'));
+  MappedFile<Access::Read> file(path);
+  CHECK(file.as<std::uint32_t>().size() == 3);
+  CHECK(file.as<std::uint32_t>()[0] == 0x01010101u);
+  CHECK_THROWS_WITH(file.as<std::uint64_t>(), Catch::Contains("not a multiple of 8"));
+  MappedFile<Access::Read> shifted(path, {.offset = 1, .length = 8});
+  try {
+    (void)shifted.as<std::uint32_t>();
+    FAIL("misaligned view accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == std::errc::invalid_argument);
+    CHECK(std::string(e.what()).find("aligned") != std::string::npos);
+  }
+}
+
+TEST_CASE("Moving a mapping transfers ownership exactly once") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, "moved bytes");
+  const std::size_t maps = test::mapping_count();
+  const std::size_t fds = test::open_fd_count();
+  {
+    MappedFile<Access::Write> a(path);
+    MappedFile<Access::Write> b(std::move(a));
+    CHECK(a.data() == nullptr);
+    CHECK(a.fd() == -1);
+    CHECK(view_string(b.bytes()) == "moved bytes");
+    MappedFile<Access::Write> c;
+    c = std::move(b);
+    CHECK(c.path() == path);
+    c = MappedFile<Access::Write>(path, {.length = 5});
+    CHECK(view_string(c.bytes()) == "moved");
+  }
+  CHECK(test::mapping_count() == maps);
+  CHECK(test::open_fd_count() == fds);
+}

@@ -26,6 +26,8 @@ class AnonymousRegion : public detail::Mapping<true> {
 
   // mremap to the new (rounded) size; contents up to the smaller size are kept, new pages are zero.
   // The region may move: every pointer, span and reference into it is invalid afterwards.
+  // Shared regions can shrink but not grow (ENOTSUP): the kernel's shmem object behind them has a
+  // fixed size. SharedMemoryObject and memfd-backed memory grow.
   void resize(std::size_t new_size);
   void resize(std::size_t new_size, std::error_code& ec) noexcept;
 
