@@ -1,0 +1,118 @@
+// SealedMemory: anonymous shared memory (memfd_create) that can be sealed, so that a peer given
+// its descriptor can rely on it: with Seal::Shrink no one can truncate it under a mapping (no
+// SIGBUS), with Seal::Write no one can change it. Plus send_fd/receive_fd over a Unix socket.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "mmapxx/error.hpp"
+#include "mmapxx/flags.hpp"
+#include "mmapxx/mapped_file.hpp"
+#include "mmapxx/options.hpp"
+
+namespace mmapxx {
+
+// File seals as a type-safe bitmask (values equal Linux's F_SEAL_* bits).
+enum class Seal : unsigned {
+  None = 0,
+  Final = 1,         // F_SEAL_SEAL: no more seals may be added
+  Shrink = 2,        // F_SEAL_SHRINK: the size may not decrease
+  Grow = 4,          // F_SEAL_GROW: the size may not increase
+  Write = 8,         // F_SEAL_WRITE: contents are frozen (needs no writable shared mapping)
+  FutureWrite = 16,  // F_SEAL_FUTURE_WRITE: existing writable mappings stay, no new ones
+};
+
+constexpr Seal operator|(Seal a, Seal b) noexcept {
+  return static_cast<Seal>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+constexpr Seal operator&(Seal a, Seal b) noexcept {
+  return static_cast<Seal>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
+}
+constexpr bool has(Seal set, Seal bits) noexcept {
+  return (set & bits) == bits;
+}
+
+// The seals that make a mapping safe to read: the size is fixed.
+inline constexpr Seal fixed_size = Seal::Shrink | Seal::Grow;
+
+// Owns a memfd: created MFD_CLOEXEC|MFD_ALLOW_SEALING, resizable until sealed. Give it to another
+// process with send() (SCM_RIGHTS) or by inheritance across fork/exec; the peer takes it with
+// receive() or adopt(), which by default refuse memory whose size is not sealed.
+class SealedMemory {
+ public:
+  SealedMemory() noexcept = default;
+  // `name` shows in /proc/PID/fd ("memfd:name"); at most 249 bytes, no NUL. The size is given
+  // real pages with posix_fallocate, so lack of memory is ENOSPC now, not SIGBUS later.
+  explicit SealedMemory(const std::string& name, std::uint64_t size = 0);
+  static SealedMemory create(const std::string& name, std::uint64_t size,
+                             std::error_code& ec) noexcept;
+
+  // Takes ownership of `fd` (inherited, or received some other way) after checking that it
+  // carries at least the `required` seals (Seal::None accepts any descriptor). On failure `fd` is
+  // closed: EPERM when seals are missing, EINVAL when it cannot carry seals at all.
+  static SealedMemory adopt(int fd, Seal required = fixed_size, std::string name = {});
+  static SealedMemory adopt(int fd, Seal required, std::string name, std::error_code& ec) noexcept;
+
+  // Sends the descriptor over a connected Unix socket; the peer calls receive().
+  void send(int socket) const;
+  void send(int socket, std::error_code& ec) const noexcept;
+  // Receives a descriptor sent with send() or send_fd() and adopts it (see adopt()).
+  static SealedMemory receive(int socket, Seal required = fixed_size);
+  static SealedMemory receive(int socket, Seal required, std::error_code& ec) noexcept;
+
+  SealedMemory(SealedMemory&& other) noexcept
+      : name_(std::move(other.name_)), fd_(std::exchange(other.fd_, -1)) {}
+  SealedMemory& operator=(SealedMemory&& other) noexcept;
+  SealedMemory(const SealedMemory&) = delete;
+  SealedMemory& operator=(const SealedMemory&) = delete;
+  ~SealedMemory();
+
+  // Grows with posix_fallocate, shrinks with ftruncate; EPERM once the size is sealed.
+  void resize(std::uint64_t size);
+  void resize(std::uint64_t size, std::error_code& ec) noexcept;
+  std::uint64_t size() const;
+  std::uint64_t size(std::error_code& ec) const noexcept;
+
+  // Adds seals (F_ADD_SEALS). Seal::Write fails with EBUSY while a writable shared mapping of
+  // this memory exists anywhere; after it, map<Access::Write>() fails with EPERM.
+  void seal(Seal seals = fixed_size);
+  void seal(Seal seals, std::error_code& ec) noexcept;
+  Seal seals() const;  // F_GET_SEALS
+  Seal seals(std::error_code& ec) const noexcept;
+
+  // Maps the memory (all of it by default). MappedFile<Access::Write>::resize() uses this
+  // object's descriptor: call it only while the object lives.
+  template <Access A>
+  MappedFile<A> map(const MapOptions& options = {}) const {
+    return MappedFile<A>(fd_, options, name_);
+  }
+  template <Access A>
+  MappedFile<A> map(const MapOptions& options, std::error_code& ec) const noexcept {
+    return MappedFile<A>::open(fd_, options, ec, name_);
+  }
+
+  const std::string& name() const noexcept { return name_; }
+  int fd() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }  // the caller now owns the fd
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  static detail::Failure adopt_into(int fd, Seal required, std::string name,
+                                    SealedMemory& out) noexcept;
+
+  std::string name_;
+  int fd_ = -1;
+};
+
+// SCM_RIGHTS over a connected Unix socket (one descriptor and one byte per message). The
+// received descriptor is O_CLOEXEC and owned by the caller. A message carrying no descriptor,
+// or more than one, is refused (EBADMSG) and leaks nothing.
+void send_fd(int socket, int fd);
+void send_fd(int socket, int fd, std::error_code& ec) noexcept;
+int receive_fd(int socket);
+int receive_fd(int socket, std::error_code& ec) noexcept;  // -1 on failure
+
+}  // namespace mmapxx

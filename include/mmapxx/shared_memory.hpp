@@ -1,0 +1,109 @@
+// SharedMemoryObject: a named POSIX shared memory object (shm_open), the thing two unrelated
+// processes agree on by name. Map it with map<Access>() into a MappedFile.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "mmapxx/error.hpp"
+#include "mmapxx/flags.hpp"
+#include "mmapxx/mapped_file.hpp"
+#include "mmapxx/options.hpp"
+
+namespace mmapxx {
+
+// Safe by default: objects are created exclusively (O_CREAT|O_EXCL) with mode 0600, and the final
+// mode is exactly the one asked for whatever the umask (fchmod after create). Every descriptor is
+// O_CLOEXEC|O_NOFOLLOW, so a symlink planted in /dev/shm is refused (ELOOP).
+//
+// Names are checked before any system call: "/" followed by 1..NAME_MAX bytes, no other "/", no
+// NUL, and not "/." or "/..". Anything else is errc::invalid_argument naming the rule broken.
+//
+// The object owns its descriptor (closed by the destructor). The name is removed only by unlink()
+// or remove(), or by the destructor when set_remove_on_destroy(true) was asked for; that removal
+// happens only in the process that set it, never in a forked child that inherited the object.
+class SharedMemoryObject {
+ public:
+  SharedMemoryObject() noexcept = default;
+
+  // O_CREAT|O_EXCL: fails with EEXIST if the name exists.
+  static SharedMemoryObject create(std::string name, unsigned mode = 0600);
+  static SharedMemoryObject create(std::string name, unsigned mode, std::error_code& ec) noexcept;
+  // An existing object: fails with ENOENT if there is none.
+  static SharedMemoryObject open(std::string name);
+  static SharedMemoryObject open(std::string name, std::error_code& ec) noexcept;
+  // Creates, or opens the existing one. Race-free: a peer creating or removing the name at the
+  // same time makes it retry, never fail spuriously. created() tells which happened.
+  static SharedMemoryObject open_or_create(std::string name, unsigned mode = 0600);
+  static SharedMemoryObject open_or_create(std::string name, unsigned mode,
+                                           std::error_code& ec) noexcept;
+  // A fresh object named prefix + random suffix, created exclusively (retrying on collision): a
+  // private rendezvous point that no one can guess in advance. `prefix` starts with "/".
+  static SharedMemoryObject create_unique(std::string prefix, unsigned mode = 0600);
+  static SharedMemoryObject create_unique(std::string prefix, unsigned mode,
+                                          std::error_code& ec) noexcept;
+
+  // shm_unlink by name, without opening it.
+  static void remove(const std::string& name);
+  static void remove(const std::string& name, std::error_code& ec) noexcept;
+
+  SharedMemoryObject(SharedMemoryObject&& other) noexcept;
+  SharedMemoryObject& operator=(SharedMemoryObject&& other) noexcept;
+  SharedMemoryObject(const SharedMemoryObject&) = delete;
+  SharedMemoryObject& operator=(const SharedMemoryObject&) = delete;
+  ~SharedMemoryObject();
+
+  // Sets the size: grows with posix_fallocate, so a full /dev/shm is ENOSPC now rather than SIGBUS
+  // on first touch; shrinks with ftruncate (pages of existing mappings past the new end then
+  // fault, exactly as with a file).
+  void resize(std::uint64_t size);
+  void resize(std::uint64_t size, std::error_code& ec) noexcept;
+  std::uint64_t size() const;  // fstat
+  std::uint64_t size(std::error_code& ec) const noexcept;
+  unsigned mode() const;  // permission bits, from fstat
+  unsigned mode(std::error_code& ec) const noexcept;
+
+  // Maps the object (the whole of it by default). The mapping stays valid after this object is
+  // destroyed, but MappedFile<Access::Write>::resize() uses this object's descriptor: call it
+  // only while the object lives.
+  template <Access A>
+  MappedFile<A> map(const MapOptions& options = {}) const {
+    return MappedFile<A>(fd_, options, name_);
+  }
+  template <Access A>
+  MappedFile<A> map(const MapOptions& options, std::error_code& ec) const noexcept {
+    return MappedFile<A>::open(fd_, options, ec, name_);
+  }
+
+  // shm_unlink(name()): the name goes away, the memory lives while it is open or mapped. Also
+  // cancels remove-on-destroy.
+  void unlink();
+  void unlink(std::error_code& ec) noexcept;
+
+  // Owner mode: the destructor unlinks the name (errors ignored).
+  void set_remove_on_destroy(bool remove) noexcept;
+  bool remove_on_destroy() const noexcept { return owner_pid_ != 0; }
+
+  const std::string& name() const noexcept { return name_; }
+  int fd() const noexcept { return fd_; }
+  bool created() const noexcept { return created_; }  // this call created the object
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  enum class How { Create, Open, OpenOrCreate, Unique };
+  static detail::Failure make(How how, std::string& name, unsigned mode,
+                              SharedMemoryObject& out) noexcept;
+  void close() noexcept;
+
+  std::string name_;
+  int fd_ = -1;
+  bool created_ = false;
+  int owner_pid_ = 0;  // != 0: unlink on destruction, in this process only
+};
+
+// Whether `name` follows the rules above (no system call). The factories' errors say which rule.
+bool is_valid_shm_name(const std::string& name) noexcept;
+
+}  // namespace mmapxx

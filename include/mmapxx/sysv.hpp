@@ -1,0 +1,75 @@
+// SysVSharedMemory: a System V shared memory segment (shmget/shmat), attached for its lifetime.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <span>
+#include <system_error>
+#include <utility>
+
+#include "mmapxx/error.hpp"
+
+namespace mmapxx {
+
+// The segment is attached while the object lives (shmdt in the destructor). A segment this object
+// created is removed (IPC_RMID) on destruction by default: the kernel then frees it once the last
+// process detaches, so nothing is left in `ipcs -m`. Removal happens only in the creating
+// process, never in a forked child that inherited the attachment. Segments are created
+// exclusively with mode 0600 unless asked otherwise.
+class SysVSharedMemory {
+ public:
+  SysVSharedMemory() noexcept = default;
+
+  // A new segment of `size` bytes (IPC_CREAT|IPC_EXCL). With the default key, IPC_PRIVATE: only
+  // processes given id(), or forked children, can reach it.
+  static SysVSharedMemory create(std::size_t size, unsigned mode = 0600, key_t key = 0);
+  static SysVSharedMemory create(std::size_t size, unsigned mode, key_t key,
+                                 std::error_code& ec) noexcept;
+  // Attaches an existing segment by id (read-only with `read_only`); not its owner.
+  static SysVSharedMemory attach(int id, bool read_only = false);
+  static SysVSharedMemory attach(int id, bool read_only, std::error_code& ec) noexcept;
+  // Looks up an existing segment by key, then attaches it.
+  static SysVSharedMemory open(key_t key, bool read_only = false);
+  static SysVSharedMemory open(key_t key, bool read_only, std::error_code& ec) noexcept;
+
+  SysVSharedMemory(SysVSharedMemory&& other) noexcept
+      : id_(std::exchange(other.id_, -1)),
+        data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        read_only_(other.read_only_),
+        owner_pid_(std::exchange(other.owner_pid_, 0)) {}
+  SysVSharedMemory& operator=(SysVSharedMemory&& other) noexcept;
+  SysVSharedMemory(const SysVSharedMemory&) = delete;
+  SysVSharedMemory& operator=(const SysVSharedMemory&) = delete;
+  ~SysVSharedMemory();
+
+  // Marks the segment for removal now (IPC_RMID): it stays usable until the last detach, but no
+  // one can attach it any more. Cancels remove-on-destroy.
+  void remove();
+  void remove(std::error_code& ec) noexcept;
+  void set_remove_on_destroy(bool remove) noexcept;
+  bool remove_on_destroy() const noexcept { return owner_pid_ != 0; }
+
+  int id() const noexcept { return id_; }
+  std::byte* data() noexcept { return read_only_ ? nullptr : data_; }  // null when read-only
+  const std::byte* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }  // the segment size (shm_segsz)
+  bool read_only() const noexcept { return read_only_; }
+  std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+  // Empty when attached read-only.
+  std::span<std::byte> bytes() noexcept { return {data(), read_only_ ? 0 : size_}; }
+  explicit operator bool() const noexcept { return data_ != nullptr; }
+
+ private:
+  static detail::Failure attach_into(int id, bool read_only, SysVSharedMemory& out) noexcept;
+  void release() noexcept;
+
+  int id_ = -1;
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+  bool read_only_ = false;
+  int owner_pid_ = 0;  // != 0: IPC_RMID on destruction, in this process only
+};
+
+}  // namespace mmapxx

@@ -1,0 +1,199 @@
+#include "mmapxx/memfd.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "file.hpp"
+
+namespace mmapxx {
+
+static_assert(static_cast<unsigned>(Seal::Final) == F_SEAL_SEAL);
+static_assert(static_cast<unsigned>(Seal::Shrink) == F_SEAL_SHRINK);
+static_assert(static_cast<unsigned>(Seal::Grow) == F_SEAL_GROW);
+static_assert(static_cast<unsigned>(Seal::Write) == F_SEAL_WRITE);
+static_assert(static_cast<unsigned>(Seal::FutureWrite) == F_SEAL_FUTURE_WRITE);
+
+namespace {
+
+constexpr std::size_t max_memfd_name = 249;  // memfd_create(2): longer names are EINVAL
+constexpr unsigned all_seals =
+    F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+
+std::string seal_names(Seal seals) {
+  std::string out;
+  const std::pair<Seal, const char*> names[] = {{Seal::Final, "seal"},
+                                                {Seal::Shrink, "shrink"},
+                                                {Seal::Grow, "grow"},
+                                                {Seal::Write, "write"},
+                                                {Seal::FutureWrite, "future-write"}};
+  for (const auto& [bit, name] : names)
+    if (has(seals, bit)) out += (out.empty() ? "" : "|") + std::string(name);
+  return out.empty() ? "none" : out;
+}
+
+detail::Failure get_seals(int fd, Seal& out) noexcept {
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return detail::make_failure("fcntl(F_GET_SEALS)", errno);
+  out = static_cast<Seal>(static_cast<unsigned>(seals));
+  return {};
+}
+
+detail::Failure create_memfd(const std::string& name, std::uint64_t size, int& fd) noexcept {
+  if (name.find('\0') != std::string::npos)
+    return detail::invalid_argument("memfd_create", "name contains a NUL byte");
+  if (name.size() > max_memfd_name)
+    return detail::invalid_argument(
+        "memfd_create", "name is " + std::to_string(name.size()) + " bytes, more than 249");
+  fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return detail::make_failure("memfd_create", errno);
+  if (detail::Failure failure = detail::allocate_fd(fd, size)) {
+    detail::close_fd(fd);
+    return failure;
+  }
+  return {};
+}
+
+detail::Failure resize_memfd(int fd, std::uint64_t size) noexcept {
+  if (fd < 0) return detail::make_failure("resize", EBADF, "no memory is open");
+  detail::FileInfo info;
+  if (detail::Failure failure = detail::stat_fd(fd, info)) return failure;
+  if (size > info.size) return detail::allocate_fd(fd, size);
+  if (size < info.size) return detail::truncate_fd(fd, size);
+  return {};
+}
+
+detail::Failure add_seals(int fd, Seal seals) noexcept {
+  if ((static_cast<unsigned>(seals) & ~all_seals) != 0)
+    return detail::invalid_argument("fcntl(F_ADD_SEALS)", "unknown seal bits");
+  if (::fcntl(fd, F_ADD_SEALS, static_cast<int>(seals)) != 0)
+    return detail::make_failure("fcntl(F_ADD_SEALS)", errno, "seals=" + seal_names(seals));
+  return {};
+}
+
+}  // namespace
+
+SealedMemory::SealedMemory(const std::string& name, std::uint64_t size) : name_(name) {
+  if (detail::Failure failure = create_memfd(name, size, fd_)) detail::raise(failure, name_);
+}
+
+SealedMemory SealedMemory::create(const std::string& name, std::uint64_t size,
+                                  std::error_code& ec) noexcept {
+  SealedMemory memory;
+  if (detail::report(create_memfd(name, size, memory.fd_), ec)) return {};
+  memory.name_ = name;
+  return memory;
+}
+
+detail::Failure SealedMemory::adopt_into(int fd, Seal required, std::string name,
+                                         SealedMemory& out) noexcept {
+  if (fd < 0) return detail::make_failure("adopt", EBADF, "fd=" + std::to_string(fd));
+  if (required != Seal::None) {
+    Seal present = Seal::None;
+    if (detail::Failure failure = get_seals(fd, present)) {
+      detail::close_fd(fd);
+      if (failure.code == EINVAL) failure.detail = "the descriptor cannot carry seals";
+      return failure;
+    }
+    if (!has(present, required)) {
+      detail::close_fd(fd);
+      return detail::make_failure(
+          "adopt", EPERM,
+          "required seals " + seal_names(required) + ", present " + seal_names(present));
+    }
+  }
+  out = SealedMemory();
+  out.fd_ = fd;
+  out.name_ = name.empty() ? "fd " + std::to_string(fd) : std::move(name);
+  return {};
+}
+
+SealedMemory SealedMemory::adopt(int fd, Seal required, std::string name) {
+  SealedMemory memory;
+  const std::string label = name.empty() ? "fd " + std::to_string(fd) : name;
+  if (detail::Failure failure = adopt_into(fd, required, std::move(name), memory))
+    detail::raise(failure, label);
+  return memory;
+}
+
+SealedMemory SealedMemory::adopt(int fd, Seal required, std::string name,
+                                 std::error_code& ec) noexcept {
+  SealedMemory memory;
+  detail::report(adopt_into(fd, required, std::move(name), memory), ec);
+  return memory;
+}
+
+SealedMemory& SealedMemory::operator=(SealedMemory&& other) noexcept {
+  if (this != &other) {
+    detail::close_fd(fd_);
+    name_ = std::move(other.name_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+SealedMemory::~SealedMemory() {
+  detail::close_fd(fd_);
+}
+
+void SealedMemory::resize(std::uint64_t size) {
+  if (detail::Failure failure = resize_memfd(fd_, size)) detail::raise(failure, name_);
+}
+
+void SealedMemory::resize(std::uint64_t size, std::error_code& ec) noexcept {
+  detail::report(resize_memfd(fd_, size), ec);
+}
+
+std::uint64_t SealedMemory::size() const {
+  detail::FileInfo info;
+  if (detail::Failure failure = detail::stat_fd(fd_, info)) detail::raise(failure, name_);
+  return info.size;
+}
+
+std::uint64_t SealedMemory::size(std::error_code& ec) const noexcept {
+  detail::FileInfo info;
+  detail::report(detail::stat_fd(fd_, info), ec);
+  return info.size;
+}
+
+void SealedMemory::seal(Seal seals) {
+  if (detail::Failure failure = add_seals(fd_, seals)) detail::raise(failure, name_);
+}
+
+void SealedMemory::seal(Seal seals, std::error_code& ec) noexcept {
+  detail::report(add_seals(fd_, seals), ec);
+}
+
+Seal SealedMemory::seals() const {
+  Seal out = Seal::None;
+  if (detail::Failure failure = get_seals(fd_, out)) detail::raise(failure, name_);
+  return out;
+}
+
+Seal SealedMemory::seals(std::error_code& ec) const noexcept {
+  Seal out = Seal::None;
+  detail::report(get_seals(fd_, out), ec);
+  return out;
+}
+
+void SealedMemory::send(int socket) const {
+  send_fd(socket, fd_);
+}
+
+void SealedMemory::send(int socket, std::error_code& ec) const noexcept {
+  send_fd(socket, fd_, ec);
+}
+
+SealedMemory SealedMemory::receive(int socket, Seal required) {
+  return adopt(receive_fd(socket), required, "received memfd");
+}
+
+SealedMemory SealedMemory::receive(int socket, Seal required, std::error_code& ec) noexcept {
+  const int fd = receive_fd(socket, ec);
+  if (ec) return {};
+  return adopt(fd, required, "received memfd", ec);
+}
+
+}  // namespace mmapxx

@@ -1,0 +1,106 @@
+// SCM_RIGHTS: passing a descriptor to another process over a Unix socket.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "file.hpp"
+#include "mmapxx/memfd.hpp"
+
+namespace mmapxx {
+
+namespace {
+
+// Room for a few descriptors, so a peer sending more than one is detected and cleaned up rather
+// than truncated (MSG_CTRUNC) with the extra ones lost in limbo.
+constexpr std::size_t max_fds = 8;
+
+detail::Failure send_one(int socket, int fd) noexcept {
+  if (fd < 0) return detail::make_failure("sendmsg", EBADF, "fd=" + std::to_string(fd));
+  char byte = 'F';  // stream sockets need at least one byte of data to carry control data
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);  // a closed peer is EPIPE, not SIGPIPE
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return detail::make_failure("sendmsg", errno);
+  return {};
+}
+
+detail::Failure receive_one(int socket, int& out) noexcept {
+  out = -1;
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return detail::make_failure("recvmsg", errno);
+
+  int fds[max_fds];
+  std::size_t count = 0;
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t bytes = cmsg->cmsg_len - CMSG_LEN(0);
+    for (std::size_t i = 0; i < bytes / sizeof(int) && count < max_fds; ++i)
+      std::memcpy(&fds[count++], CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+  }
+  if (count == 1 && (msg.msg_flags & MSG_CTRUNC) == 0) {
+    out = fds[0];
+    return {};
+  }
+  for (std::size_t i = 0; i < count; ++i) detail::close_fd(fds[i]);
+  if (n == 0 && count == 0)
+    return detail::make_failure("recvmsg", ECONNRESET, "peer closed before sending a descriptor");
+  return detail::make_failure("recvmsg", EBADMSG,
+                              count == 0 ? "no descriptor in the message"
+                                         : "expected one descriptor, got " + std::to_string(count) +
+                                               ((msg.msg_flags & MSG_CTRUNC) ? " or more" : ""));
+}
+
+std::string socket_name(int socket) {
+  return "socket " + std::to_string(socket);
+}
+
+}  // namespace
+
+void send_fd(int socket, int fd) {
+  if (detail::Failure failure = send_one(socket, fd)) detail::raise(failure, socket_name(socket));
+}
+
+void send_fd(int socket, int fd, std::error_code& ec) noexcept {
+  detail::report(send_one(socket, fd), ec);
+}
+
+int receive_fd(int socket) {
+  int fd = -1;
+  if (detail::Failure failure = receive_one(socket, fd))
+    detail::raise(failure, socket_name(socket));
+  return fd;
+}
+
+int receive_fd(int socket, std::error_code& ec) noexcept {
+  int fd = -1;
+  detail::report(receive_one(socket, fd), ec);
+  return fd;
+}
+
+}  // namespace mmapxx

@@ -1,0 +1,296 @@
+#include "mmapxx/shared_memory.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "file.hpp"
+#include "shm_name.hpp"
+
+namespace mmapxx {
+
+namespace {
+
+// glibc adds O_NOFOLLOW|O_CLOEXEC itself; saying it here keeps that true on any libc.
+constexpr int base_flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
+constexpr std::size_t unique_suffix_length = 16;
+constexpr int max_attempts = 100;
+
+detail::Failure shm_open_fd(const std::string& name, int flags, unsigned mode, int& fd) noexcept {
+  do {
+    fd = ::shm_open(name.c_str(), flags | base_flags, static_cast<mode_t>(mode));
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return detail::make_failure("shm_open", errno);
+  return {};
+}
+
+// Exclusive create, then fchmod: until then the mode is (mode & ~umask), never wider than asked.
+detail::Failure create_fd(const std::string& name, unsigned mode, int& fd) noexcept {
+  if (detail::Failure failure = shm_open_fd(name, O_CREAT | O_EXCL, mode, fd)) return failure;
+  if (detail::Failure failure = detail::chmod_fd(fd, mode)) {
+    ::shm_unlink(name.c_str());  // we created it: leave no name behind
+    detail::close_fd(fd);
+    return failure;
+  }
+  return {};
+}
+
+detail::Failure unlink_name(const std::string& name) noexcept {
+  if (::shm_unlink(name.c_str()) != 0) return detail::make_failure("shm_unlink", errno);
+  return {};
+}
+
+// True when `name` still names the object open on `fd` (and not a successor created under the
+// same name after an unlink by someone else). glibc keeps POSIX shm objects in /dev/shm.
+bool still_named(int fd, const std::string& name) noexcept {
+  struct stat mine {};
+  struct stat named {};
+  if (::fstat(fd, &mine) != 0) return false;
+  const std::string path = "/dev/shm" + name;
+  if (::lstat(path.c_str(), &named) != 0) return false;
+  return mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
+}
+
+}  // namespace
+
+detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mode,
+                                         SharedMemoryObject& out) noexcept {
+  const char* operation = how == How::Open ? "shm_open" : "shm_create";
+  if (how != How::Open)
+    if (detail::Failure failure = detail::check_shm_mode(operation, mode)) return failure;
+  if (how == How::Unique) {
+    // Check the longest name we could make, so a bad prefix fails before any system call.
+    if (detail::Failure failure =
+            detail::check_shm_name(operation, name + std::string(unique_suffix_length, 'x')))
+      return failure;
+  } else if (detail::Failure failure = detail::check_shm_name(operation, name)) {
+    return failure;
+  }
+
+  int fd = -1;
+  bool created = false;
+  detail::Failure failure;
+  switch (how) {
+    case How::Create:
+      failure = create_fd(name, mode, fd);
+      created = !failure;
+      break;
+    case How::Open:
+      failure = shm_open_fd(name, 0, 0, fd);
+      break;
+    case How::OpenOrCreate:
+      // Each step can lose a race (created, or removed, by a peer in between): retry both.
+      failure = detail::make_failure("shm_open", EAGAIN, "the name kept appearing and vanishing");
+      for (int attempt = 0; attempt < max_attempts; ++attempt) {
+        detail::Failure create_failure = create_fd(name, mode, fd);
+        if (!create_failure) {
+          created = true;
+          failure = {};
+          break;
+        }
+        if (create_failure.code != EEXIST) {
+          failure = std::move(create_failure);
+          break;
+        }
+        detail::Failure open_failure = shm_open_fd(name, 0, 0, fd);
+        if (!open_failure || open_failure.code != ENOENT) {
+          failure = std::move(open_failure);
+          break;
+        }
+      }
+      break;
+    case How::Unique: {
+      const std::string prefix = name;
+      failure = detail::make_failure("shm_open", EEXIST, "no free random name found");
+      for (int attempt = 0; attempt < max_attempts; ++attempt) {
+        std::string suffix;
+        if (detail::Failure random_failure = detail::random_suffix(unique_suffix_length, suffix)) {
+          failure = std::move(random_failure);
+          break;
+        }
+        name = prefix + suffix;
+        detail::Failure create_failure = create_fd(name, mode, fd);
+        if (!create_failure || create_failure.code != EEXIST) {
+          created = !create_failure;
+          failure = std::move(create_failure);
+          break;
+        }
+      }
+      break;
+    }
+  }
+  if (failure) return failure;
+  out.close();
+  out.name_ = std::move(name);
+  out.fd_ = fd;
+  out.created_ = created;
+  out.owner_pid_ = 0;
+  return {};
+}
+
+SharedMemoryObject SharedMemoryObject::create(std::string name, unsigned mode) {
+  SharedMemoryObject object;
+  if (detail::Failure failure = make(How::Create, name, mode, object)) detail::raise(failure, name);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::create(std::string name, unsigned mode,
+                                              std::error_code& ec) noexcept {
+  SharedMemoryObject object;
+  detail::report(make(How::Create, name, mode, object), ec);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::open(std::string name) {
+  SharedMemoryObject object;
+  if (detail::Failure failure = make(How::Open, name, 0, object)) detail::raise(failure, name);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::open(std::string name, std::error_code& ec) noexcept {
+  SharedMemoryObject object;
+  detail::report(make(How::Open, name, 0, object), ec);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::open_or_create(std::string name, unsigned mode) {
+  SharedMemoryObject object;
+  if (detail::Failure failure = make(How::OpenOrCreate, name, mode, object))
+    detail::raise(failure, name);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::open_or_create(std::string name, unsigned mode,
+                                                      std::error_code& ec) noexcept {
+  SharedMemoryObject object;
+  detail::report(make(How::OpenOrCreate, name, mode, object), ec);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::create_unique(std::string prefix, unsigned mode) {
+  SharedMemoryObject object;
+  if (detail::Failure failure = make(How::Unique, prefix, mode, object))
+    detail::raise(failure, prefix);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::create_unique(std::string prefix, unsigned mode,
+                                                     std::error_code& ec) noexcept {
+  SharedMemoryObject object;
+  detail::report(make(How::Unique, prefix, mode, object), ec);
+  return object;
+}
+
+void SharedMemoryObject::remove(const std::string& name) {
+  if (detail::Failure failure = detail::check_shm_name("shm_unlink", name))
+    detail::raise(failure, name);
+  if (detail::Failure failure = unlink_name(name)) detail::raise(failure, name);
+}
+
+void SharedMemoryObject::remove(const std::string& name, std::error_code& ec) noexcept {
+  if (detail::report(detail::check_shm_name("shm_unlink", name), ec)) return;
+  detail::report(unlink_name(name), ec);
+}
+
+SharedMemoryObject::SharedMemoryObject(SharedMemoryObject&& other) noexcept
+    : name_(std::move(other.name_)),
+      fd_(std::exchange(other.fd_, -1)),
+      created_(std::exchange(other.created_, false)),
+      owner_pid_(std::exchange(other.owner_pid_, 0)) {}
+
+SharedMemoryObject& SharedMemoryObject::operator=(SharedMemoryObject&& other) noexcept {
+  if (this != &other) {
+    close();
+    name_ = std::move(other.name_);
+    fd_ = std::exchange(other.fd_, -1);
+    created_ = std::exchange(other.created_, false);
+    owner_pid_ = std::exchange(other.owner_pid_, 0);
+  }
+  return *this;
+}
+
+SharedMemoryObject::~SharedMemoryObject() {
+  close();
+}
+
+void SharedMemoryObject::close() noexcept {
+  if (fd_ >= 0 && owner_pid_ == ::getpid() && still_named(fd_, name_)) ::shm_unlink(name_.c_str());
+  owner_pid_ = 0;
+  detail::close_fd(fd_);
+}
+
+void SharedMemoryObject::set_remove_on_destroy(bool remove) noexcept {
+  owner_pid_ = remove ? ::getpid() : 0;
+}
+
+namespace {
+
+detail::Failure resize_fd(int fd, std::uint64_t size) noexcept {
+  if (fd < 0) return detail::make_failure("resize", EBADF, "no object is open");
+  detail::FileInfo info;
+  if (detail::Failure failure = detail::stat_fd(fd, info)) return failure;
+  if (size > info.size) return detail::allocate_fd(fd, size);
+  if (size < info.size) return detail::truncate_fd(fd, size);
+  return {};
+}
+
+detail::Failure stat_mode(int fd, unsigned& mode) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return detail::make_failure("fstat", errno);
+  mode = static_cast<unsigned>(st.st_mode) & 07777u;
+  return {};
+}
+
+}  // namespace
+
+void SharedMemoryObject::resize(std::uint64_t size) {
+  if (detail::Failure failure = resize_fd(fd_, size)) detail::raise(failure, name_);
+}
+
+void SharedMemoryObject::resize(std::uint64_t size, std::error_code& ec) noexcept {
+  detail::report(resize_fd(fd_, size), ec);
+}
+
+std::uint64_t SharedMemoryObject::size() const {
+  detail::FileInfo info;
+  if (detail::Failure failure = detail::stat_fd(fd_, info)) detail::raise(failure, name_);
+  return info.size;
+}
+
+std::uint64_t SharedMemoryObject::size(std::error_code& ec) const noexcept {
+  detail::FileInfo info;
+  detail::report(detail::stat_fd(fd_, info), ec);
+  return info.size;
+}
+
+unsigned SharedMemoryObject::mode() const {
+  unsigned mode = 0;
+  if (detail::Failure failure = stat_mode(fd_, mode)) detail::raise(failure, name_);
+  return mode;
+}
+
+unsigned SharedMemoryObject::mode(std::error_code& ec) const noexcept {
+  unsigned mode = 0;
+  detail::report(stat_mode(fd_, mode), ec);
+  return mode;
+}
+
+void SharedMemoryObject::unlink() {
+  owner_pid_ = 0;
+  if (detail::Failure failure = unlink_name(name_)) detail::raise(failure, name_);
+}
+
+void SharedMemoryObject::unlink(std::error_code& ec) noexcept {
+  owner_pid_ = 0;
+  detail::report(unlink_name(name_), ec);
+}
+
+bool is_valid_shm_name(const std::string& name) noexcept {
+  return !detail::check_shm_name("shm_open", name);
+}
+
+}  // namespace mmapxx

@@ -1,0 +1,19 @@
+// Checks shared by the shared-memory types: names and modes are validated before any system call.
+#pragma once
+
+#include <string>
+
+#include "mmapxx/error.hpp"
+
+namespace mmapxx::detail {
+
+// A POSIX shm name: "/" + 1..NAME_MAX bytes, no other "/", no NUL, not "/." or "/..".
+Failure check_shm_name(const char* operation, const std::string& name) noexcept;
+// Permission bits only (no setuid, setgid or sticky bit).
+Failure check_shm_mode(const char* operation, unsigned mode) noexcept;
+// `count` random characters from [a-z0-9] (getrandom), for names nobody can guess.
+Failure random_suffix(std::size_t count, std::string& out) noexcept;
+// fchmod, so the mode does not depend on the umask.
+Failure chmod_fd(int fd, unsigned mode) noexcept;
+
+}  // namespace mmapxx::detail

@@ -1,0 +1,151 @@
+#include "mmapxx/sysv.hpp"
+
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "shm_name.hpp"
+
+namespace mmapxx {
+
+namespace {
+
+std::string id_name(int id) {
+  return "shmid " + std::to_string(id);
+}
+
+std::string key_name(key_t key) {
+  return key == IPC_PRIVATE ? "IPC_PRIVATE" : "key " + std::to_string(key);
+}
+
+detail::Failure remove_segment(int id) noexcept {
+  if (::shmctl(id, IPC_RMID, nullptr) != 0) return detail::make_failure("shmctl(IPC_RMID)", errno);
+  return {};
+}
+
+detail::Failure create_segment(std::size_t size, unsigned mode, key_t key, int& id) noexcept {
+  if (size == 0) return detail::invalid_argument("shmget", "size is zero");
+  if (detail::Failure failure = detail::check_shm_mode("shmget", mode)) return failure;
+  id = ::shmget(key, size, IPC_CREAT | IPC_EXCL | static_cast<int>(mode));
+  if (id < 0) return detail::make_failure("shmget", errno, "size=" + std::to_string(size));
+  return {};
+}
+
+detail::Failure lookup_segment(key_t key, int& id) noexcept {
+  if (key == IPC_PRIVATE)
+    return detail::invalid_argument("shmget", "IPC_PRIVATE names no existing segment");
+  id = ::shmget(key, 0, 0);
+  if (id < 0) return detail::make_failure("shmget", errno);
+  return {};
+}
+
+}  // namespace
+
+detail::Failure SysVSharedMemory::attach_into(int id, bool read_only,
+                                              SysVSharedMemory& out) noexcept {
+  if (id < 0) return detail::invalid_argument("shmat", "id is negative");
+  shmid_ds info{};
+  if (::shmctl(id, IPC_STAT, &info) != 0) return detail::make_failure("shmctl(IPC_STAT)", errno);
+  void* address = ::shmat(id, nullptr, read_only ? SHM_RDONLY : 0);
+  if (address == reinterpret_cast<void*>(-1)) return detail::make_failure("shmat", errno);
+  out = SysVSharedMemory();
+  out.id_ = id;
+  out.data_ = static_cast<std::byte*>(address);
+  out.size_ = info.shm_segsz;
+  out.read_only_ = read_only;
+  return {};
+}
+
+SysVSharedMemory SysVSharedMemory::create(std::size_t size, unsigned mode, key_t key) {
+  int id = -1;
+  if (detail::Failure failure = create_segment(size, mode, key, id))
+    detail::raise(failure, key_name(key));
+  SysVSharedMemory segment;
+  if (detail::Failure failure = attach_into(id, false, segment)) {
+    remove_segment(id);  // ours, and unusable: leave nothing in ipcs
+    detail::raise(failure, id_name(id));
+  }
+  segment.owner_pid_ = ::getpid();
+  return segment;
+}
+
+SysVSharedMemory SysVSharedMemory::create(std::size_t size, unsigned mode, key_t key,
+                                          std::error_code& ec) noexcept {
+  int id = -1;
+  if (detail::report(create_segment(size, mode, key, id), ec)) return {};
+  SysVSharedMemory segment;
+  if (detail::report(attach_into(id, false, segment), ec)) {
+    remove_segment(id);
+    return {};
+  }
+  segment.owner_pid_ = ::getpid();
+  return segment;
+}
+
+SysVSharedMemory SysVSharedMemory::attach(int id, bool read_only) {
+  SysVSharedMemory segment;
+  if (detail::Failure failure = attach_into(id, read_only, segment))
+    detail::raise(failure, id_name(id));
+  return segment;
+}
+
+SysVSharedMemory SysVSharedMemory::attach(int id, bool read_only, std::error_code& ec) noexcept {
+  SysVSharedMemory segment;
+  detail::report(attach_into(id, read_only, segment), ec);
+  return segment;
+}
+
+SysVSharedMemory SysVSharedMemory::open(key_t key, bool read_only) {
+  int id = -1;
+  if (detail::Failure failure = lookup_segment(key, id)) detail::raise(failure, key_name(key));
+  return attach(id, read_only);
+}
+
+SysVSharedMemory SysVSharedMemory::open(key_t key, bool read_only, std::error_code& ec) noexcept {
+  int id = -1;
+  if (detail::report(lookup_segment(key, id), ec)) return {};
+  return attach(id, read_only, ec);
+}
+
+SysVSharedMemory& SysVSharedMemory::operator=(SysVSharedMemory&& other) noexcept {
+  if (this != &other) {
+    release();
+    id_ = std::exchange(other.id_, -1);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    read_only_ = other.read_only_;
+    owner_pid_ = std::exchange(other.owner_pid_, 0);
+  }
+  return *this;
+}
+
+SysVSharedMemory::~SysVSharedMemory() {
+  release();
+}
+
+void SysVSharedMemory::release() noexcept {
+  if (data_ != nullptr) ::shmdt(data_);
+  if (id_ >= 0 && owner_pid_ == ::getpid()) remove_segment(id_);
+  id_ = -1;
+  data_ = nullptr;
+  size_ = 0;
+  owner_pid_ = 0;
+}
+
+void SysVSharedMemory::remove() {
+  owner_pid_ = 0;
+  if (detail::Failure failure = remove_segment(id_)) detail::raise(failure, id_name(id_));
+}
+
+void SysVSharedMemory::remove(std::error_code& ec) noexcept {
+  owner_pid_ = 0;
+  detail::report(remove_segment(id_), ec);
+}
+
+void SysVSharedMemory::set_remove_on_destroy(bool remove) noexcept {
+  owner_pid_ = remove && id_ >= 0 ? ::getpid() : 0;
+}
+
+}  // namespace mmapxx
