@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <string>
@@ -24,22 +25,27 @@ std::string program(const std::string& name) {
   return std::string(COURSE_BIN_DIR) + "/" + name;
 }
 
-// Starts `argv` in `dir` with stdout on a pipe; returns its pid and the pipe's read end.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& dir, int& out) {
-  int fds[2];
-  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+// Starts `argv` in `dir` with stdout and stderr on pipes; returns its pid and the pipes' read ends.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& dir, int& out, int& err) {
+  int o[2], e[2];
+  REQUIRE(::pipe2(o, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(e, O_CLOEXEC) == 0);
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    if (::dup2(fds[1], STDOUT_FILENO) < 0 || ::chdir(dir.c_str()) != 0) ::_exit(126);
+    if (::dup2(o[1], STDOUT_FILENO) < 0 || ::dup2(e[1], STDERR_FILENO) < 0 ||
+        ::chdir(dir.c_str()) != 0)
+      ::_exit(126);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
-  ::close(fds[1]);
-  out = fds[0];
+  ::close(o[1]);
+  ::close(e[1]);
+  out = o[0];
+  err = e[0];
   return pid;
 }
 
@@ -66,14 +72,16 @@ int wait_for(pid_t pid) {
 struct Run {
   int status;
   std::string out;
+  std::string err;
   bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 };
 
 Run run(const std::vector<std::string>& argv, const std::string& dir) {
-  int out = -1;
-  const pid_t pid = spawn(argv, dir, out);
-  std::string text = read_all(out);
-  return {wait_for(pid), text};
+  int out = -1, err = -1;
+  const pid_t pid = spawn(argv, dir, out, err);
+  std::string text = read_all(out);  // the programs write little: stderr's pipe cannot fill
+  std::string errors = read_all(err);
+  return {wait_for(pid), text, errors};
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -81,6 +89,54 @@ std::vector<std::string> lines(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) result.push_back(line);
   return result;
+}
+
+// Every value printed by `workers` processes, each running `argv` `runs` times in sequence.
+std::multiset<long> run_concurrently(const std::vector<std::string>& argv, const std::string& dir,
+                                     int workers = 8, int runs = 50) {
+  std::vector<pid_t> pids;
+  std::vector<int> outputs;
+  for (int w = 0; w < workers; ++w) {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (::dup2(fds[1], STDOUT_FILENO) < 0 || ::chdir(dir.c_str()) != 0) ::_exit(126);
+      std::vector<char*> args;
+      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      for (int i = 0; i < runs; ++i) {
+        const pid_t one = ::fork();
+        if (one < 0) ::_exit(125);
+        if (one == 0) {
+          ::execv(args[0], args.data());
+          ::_exit(127);
+        }
+        const int status = wait_for(one);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    pids.push_back(pid);
+    outputs.push_back(fds[0]);
+  }
+  // The pipes are read in turn: each worker's 50 short lines fit in a pipe's buffer.
+  std::multiset<long> seen;
+  for (std::size_t w = 0; w < pids.size(); ++w) {
+    const std::string text = read_all(outputs[w]);
+    const int status = wait_for(pids[w]);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    for (const std::string& line : lines(text)) seen.insert(std::stol(line));
+  }
+  return seen;
+}
+
+std::multiset<long> one_to(long n) {
+  std::multiset<long> values;
+  for (long v = 1; v <= n; ++v) values.insert(v);
+  return values;
 }
 
 }  // namespace
@@ -108,55 +164,15 @@ TEST_CASE("file_counter continues a counter written by hand", "[examples][course
 TEST_CASE("file_counter loses no increment when 8 processes run it 50 times each",
           "[examples][course]") {
   TempDir dir;
-  constexpr int workers = 8, runs = 50;
-  const std::string bin = program("file_counter");
-  std::vector<pid_t> pids;
-  std::vector<int> outputs;
-  for (int w = 0; w < workers; ++w) {
-    int out = -1;
-    // Each worker is a shell-free loop in a child: it runs the program `runs` times in sequence
-    // with its stdout on the worker's pipe.
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      if (::dup2(fds[1], STDOUT_FILENO) < 0 || ::chdir(dir.path().c_str()) != 0) ::_exit(126);
-      for (int i = 0; i < runs; ++i) {
-        const pid_t one = ::fork();
-        if (one < 0) ::_exit(125);
-        if (one == 0) {
-          ::execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
-          ::_exit(127);
-        }
-        const int status = wait_for(one);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ::_exit(1);
-      }
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    out = fds[0];
-    pids.push_back(pid);
-    outputs.push_back(out);
-  }
-  // Read the pipes in turn; each is small enough (50 short lines) to fit in a pipe's buffer.
-  std::multiset<long> seen;
-  for (std::size_t w = 0; w < pids.size(); ++w) {
-    const std::string text = read_all(outputs[w]);
-    CHECK(WEXITSTATUS(wait_for(pids[w])) == 0);
-    for (const std::string& line : lines(text)) seen.insert(std::stol(line));
-  }
-  std::multiset<long> expected;
-  for (long v = 1; v <= workers * runs; ++v) expected.insert(v);
-  CHECK(seen == expected);  // every value printed exactly once
+  CHECK(run_concurrently({program("file_counter")}, dir.path().string()) == one_to(8 * 50));
   CHECK(mmapxx::test::read_file(dir.file("compteur")) == "0000000400\n");
 }
 
 TEST_CASE("file_counter with an argument pauses while the file is still mapped",
           "[examples][course]") {
   TempDir dir;
-  int out = -1;
-  const pid_t pid = spawn({program("file_counter"), "pause"}, dir.path().string(), out);
+  int out = -1, err = -1;
+  const pid_t pid = spawn({program("file_counter"), "pause"}, dir.path().string(), out, err);
   char line[3] = {};
   REQUIRE(::read(out, line, 2) == 2);  // printed before pause()
   CHECK(std::string(line) == "1\n");
@@ -165,6 +181,7 @@ TEST_CASE("file_counter with an argument pauses while the file is still mapped",
   ::kill(pid, SIGTERM);
   const int status = wait_for(pid);
   ::close(out);
+  ::close(err);
   CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
   CHECK(mmapxx::test::read_file(dir.file("compteur")) == "0000000001\n");
 }
@@ -210,4 +227,69 @@ TEST_CASE("dev_zero: anonymous and /dev/zero regions are both shared across fork
   CHECK(rest(got[1]) == ":\tanonymous string 1, zero-backed string 1");
   CHECK(rest(got[2]) == ":\tanonymous string 2, zero-backed string 2");
   CHECK(rest(got[3]) == ":\tanonymous string 2, zero-backed string 2");
+}
+
+namespace {
+
+// A shared memory name unique to this test process, removed at the end of the test.
+class ShmName {
+ public:
+  explicit ShmName(const std::string& what)
+      : name_("/mmapxx-test-course-" + what + "-" + std::to_string(::getpid())) {
+    std::filesystem::remove(path());
+  }
+  ~ShmName() {
+    std::error_code ignored;
+    std::filesystem::remove(path(), ignored);
+  }
+  const std::string& name() const { return name_; }
+  std::string path() const { return "/dev/shm" + name_; }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace
+
+TEST_CASE("shm_counter counts 1, 2, 3 in shared memory, and --unlink removes it",
+          "[examples][course]") {
+  TempDir dir;
+  ShmName shm("count");
+  const std::string bin = program("shm_counter");
+  for (const char* expected : {"1\n", "2\n", "3\n"}) {
+    const Run r = run({bin, "--name", shm.name()}, dir.path().string());
+    REQUIRE(r.ok());
+    CHECK(r.out == expected);
+  }
+  CHECK(mmapxx::test::read_file(shm.path()) == "0000000003\n");
+  CHECK((std::filesystem::status(shm.path()).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+
+  const Run removed = run({bin, "--name", shm.name(), "--unlink"}, dir.path().string());
+  CHECK(removed.ok());
+  CHECK_FALSE(std::filesystem::exists(shm.path()));
+  const Run absent = run({bin, "--name", shm.name(), "--unlink"}, dir.path().string());
+  CHECK_FALSE(absent.ok());
+  CHECK(absent.err.find("No such file or directory") != std::string::npos);
+
+  const Run again = run({bin, "--name", shm.name()}, dir.path().string());
+  CHECK(again.out == "1\n");  // a new object starts over
+}
+
+TEST_CASE("shm_counter loses no increment when 8 processes run it 50 times each",
+          "[examples][course]") {
+  TempDir dir;
+  ShmName shm("race");
+  CHECK(run_concurrently({program("shm_counter"), "--name", shm.name()}, dir.path().string()) ==
+        one_to(8 * 50));
+  CHECK(mmapxx::test::read_file(shm.path()) == "0000000400\n");
+}
+
+TEST_CASE("shm_counter rejects a bad name without creating anything", "[examples][course]") {
+  TempDir dir;
+  const Run r = run({program("shm_counter"), "--name", "no-slash"}, dir.path().string());
+  CHECK(WIFEXITED(r.status));
+  CHECK(WEXITSTATUS(r.status) == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("no-slash") != std::string::npos);  // the error names the bad name
 }
