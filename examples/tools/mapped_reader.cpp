@@ -1,0 +1,50 @@
+#include "mapped_reader.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "mmapxx/mmapxx.hpp"
+#include "tool_main.hpp"
+
+namespace mmtools {
+
+namespace {
+
+std::uint64_t current_size(int fd, const std::string& name) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_errno(name, errno);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+void stream_range(int fd, const std::string& name, std::uint64_t offset, std::uint64_t length,
+                  const ChunkSink& sink) {
+  std::vector<std::byte> buffer(chunk_size);
+  const std::uint64_t end = offset + length;
+  for (std::uint64_t pos = offset; pos < end;) {
+    const std::size_t span =
+        static_cast<std::size_t>(std::min<std::uint64_t>(window_size, end - pos));
+    // Checked first so a file that shrank between windows is reported as what it is, not as a
+    // range error from the mapping.
+    if (const std::uint64_t size = current_size(fd, name); size < pos + span)
+      fail_truncated(name, std::max(size, pos), "end of file moved");
+    const mmapxx::MappedFile<mmapxx::Access::Read> window(fd, {.offset = pos, .length = span},
+                                                          name);
+    window.advise(mmapxx::Advice::Sequential);
+    pause_for_test();
+    for (std::size_t done = 0; done < span;) {
+      const std::size_t n = std::min(chunk_size, span - done);
+      std::memcpy(buffer.data(), window.data() + done, n);
+      sink({buffer.data(), n}, pos + done);
+      done += n;
+    }
+    pos += span;
+  }
+}
+
+}  // namespace mmtools
