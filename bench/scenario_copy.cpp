@@ -1,0 +1,4 @@
+#include "scenarios.hpp"
+namespace mmbench {
+void scenario_copy(Context&) {}
+}  // namespace mmbench

@@ -1,0 +1,124 @@
+// Warm one-shot sequential scan: open, get every byte to the consumer, close. read(2) with three
+// buffer sizes against mmapxx with each option that could make mapping win, in both page-cache
+// states Linux 6.x produces.
+#include <atomic>
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+
+#include <mmapxx/mmapxx.hpp>
+
+#include "io.hpp"
+#include "scan_methods.hpp"
+#include "scenarios.hpp"
+
+namespace mmbench {
+
+using mmapxx::Access;
+using mmapxx::Advice;
+using mmapxx::MappedFile;
+
+void scan_populate_two_cores(const MappedFile<Access::Read>& file, Sink& sink) {
+  // Both cores pre-fault chunks (MADV_POPULATE_READ) from the front; the caller scans each chunk
+  // as soon as it is populated, populating it itself when the helper has not claimed it yet.
+  constexpr std::size_t chunk = 4 << 20;
+  const std::size_t chunks = (file.size() + chunk - 1) / chunk;
+  std::atomic<std::size_t> next{0};
+  std::vector<std::atomic<bool>> done(chunks);
+  auto populate = [&](std::size_t i) {
+    const std::size_t offset = i * chunk;
+    file.advise(Advice::PopulateRead, offset, std::min(chunk, file.size() - offset));
+    done[i].store(true, std::memory_order_release);
+  };
+  std::thread helper([&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < chunks;) populate(i);
+  });
+  for (std::size_t i = 0; i < chunks; ++i) {
+    std::size_t expected = i;
+    if (next.compare_exchange_strong(expected, i + 1)) populate(i);
+    while (!done[i].load(std::memory_order_acquire)) __builtin_ia32_pause();
+    const std::size_t offset = i * chunk;
+    sink.consume(file.data() + offset, std::min(chunk, file.size() - offset));
+  }
+  helper.join();
+}
+
+std::vector<Method> scan_methods(const std::string& path, std::size_t size,
+                                 const std::vector<std::shared_ptr<Buffer>>& buffers) {
+  std::vector<Method> m;
+  // Baseline first: read(2) with a 128 KiB buffer.
+  m.push_back({"read 128KiB", [=](Sink& s) { read_file(path, *buffers[1], s); }});
+  m.push_back({"read 4KiB", [=](Sink& s) { read_file(path, *buffers[0], s); }});
+  m.push_back({"read 1MiB", [=](Sink& s) { read_file(path, *buffers[2], s); }});
+  m.push_back({"mmapxx default", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path);
+                 s.consume(f.data(), f.size());
+               }});
+  m.push_back({"mmapxx populate (MAP_POPULATE)", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path, {.populate = true});
+                 s.consume(f.data(), f.size());
+               }});
+  m.push_back({"mmapxx MADV_POPULATE_READ", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path);
+                 f.advise(Advice::PopulateRead);
+                 s.consume(f.data(), f.size());
+               }});
+  m.push_back({"mmapxx MADV_SEQUENTIAL", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path);
+                 f.advise(Advice::Sequential);
+                 s.consume(f.data(), f.size());
+               }});
+  m.push_back({"mmapxx MADV_HUGEPAGE", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path, {.huge_pages = mmapxx::HugePages::Transparent});
+                 s.consume(f.data(), f.size());
+               }});
+  m.push_back({"mmapxx 2-core populate", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path);
+                 scan_populate_two_cores(f, s);
+               }});
+  m.push_back({"mmapxx chunked 8MiB+populate", [=](Sink& s) {
+                 Fd fd(path, O_RDONLY);
+                 constexpr std::size_t chunk = 8 << 20;
+                 for (std::size_t off = 0; off < size; off += chunk) {
+                   MappedFile<Access::Read> f(
+                       fd.get(),
+                       {.offset = off, .length = std::min(chunk, size - off), .populate = true},
+                       path);
+                   s.consume(f.data(), f.size());
+                 }
+               }});
+  m.push_back({"boost mapped_region", [=](Sink& s) {
+                 namespace bip = boost::interprocess;
+                 bip::file_mapping fm(path.c_str(), bip::read_only);
+                 bip::mapped_region r(fm, bip::read_only);
+                 s.consume(static_cast<const std::byte*>(r.get_address()), r.get_size());
+               }});
+  return m;
+}
+
+void scenario_scan(Context& ctx) {
+  std::vector<std::size_t> sizes = {1 * MiB, 64 * MiB, ctx.config.big()};
+  if (ctx.config.verify) sizes = {1 * MiB, ctx.config.big()};
+  const std::vector<std::shared_ptr<Buffer>> buffers = {std::make_shared<Buffer>(4 * KiB),
+                                                        std::make_shared<Buffer>(128 * KiB),
+                                                        std::make_shared<Buffer>(1 * MiB)};
+  for (CacheState state : {CacheState::Large, CacheState::Small}) {
+    for (std::size_t size : sizes) {
+      const std::string path = ctx.files.file(size, state);
+      Group g{.scenario = "scan",
+              .case_name = "one-shot",
+              .size = size,
+              .state = ctx.state_of(path, state),
+              .unit = Unit::GBps,
+              .work = static_cast<double>(size),
+              .repeats = ctx.config.repeats(size >= GiB ? 5 : 9),
+              .expected = expected_digest(0, size)};
+      ctx.run(g, scan_methods(path, size, buffers));
+    }
+  }
+}
+
+}  // namespace mmbench
