@@ -80,11 +80,16 @@ Failure remap_view(View& view, std::size_t new_size, const char* label,
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
   const std::size_t new_length = align_up(head + new_size, page_size());
   if (new_length != old_pages.length) {
-    void* moved = ::mremap(old_pages.begin, old_pages.length, new_length, MREMAP_MAYMOVE);
-    if (moved == MAP_FAILED)
-      return make_failure("mremap", errno,
-                          "from " + std::to_string(view.size) + " to " + std::to_string(new_size));
+    // Unregister first: once mremap has freed the old range, another thread may map and
+    // register something at the same address.
     registry_remove(old_pages.begin);
+    void* moved = ::mremap(old_pages.begin, old_pages.length, new_length, MREMAP_MAYMOVE);
+    if (moved == MAP_FAILED) {
+      const int code = errno;
+      registry_add(old_pages.begin, old_pages.length, label, file_offset - head);
+      return make_failure("mremap", code,
+                          "from " + std::to_string(view.size) + " to " + std::to_string(new_size));
+    }
     registry_add(static_cast<std::byte*>(moved), new_length, label, file_offset - head);
     view.data = static_cast<std::byte*>(moved) + head;
   }

@@ -1,0 +1,166 @@
+// Faults become exceptions: a SIGBUS or SIGSEGV inside a mapping made by mmapxx, during a
+// guarded() call, ends that call with a FaultError instead of killing the process. Every other
+// fault goes to whatever handled it before mmapxx (by default: the process dies with that
+// signal, as it would have without mmapxx).
+//
+// Also: repair-and-resume handlers (RepairHandler), called inside the signal handler to fix a
+// fault (mprotect, map a page) and let the access run again.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "mmapxx/error.hpp"
+
+namespace mmapxx {
+
+// What the signal handler records about a fault it claimed. Trivially copyable on purpose: the
+// handler fills it in without allocating.
+struct FaultInfo {
+  static constexpr std::size_t label_capacity = 256;
+
+  int signal = 0;                 // SIGSEGV or SIGBUS
+  int code = 0;                   // si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, ...
+  void* address = nullptr;        // si_addr: the byte the access touched
+  std::uint64_t file_offset = 0;  // offset of `address` in the file (in the region if anonymous)
+  // The mapping's path or name when it was mapped; a long one keeps its tail, after "...".
+  char label[label_capacity] = {};
+};
+
+// errno is EFAULT; what() reads like
+// "SIGBUS: /data/x: Bad address (address=0x7f..., file offset=8192, BUS_ADRERR)".
+class FaultError : public Error {
+ public:
+  explicit FaultError(const FaultInfo& fault);
+
+  int signal() const noexcept { return signal_; }
+  int si_code() const noexcept { return si_code_; }
+  void* address() const noexcept { return address_; }
+  const std::string& mapping_label() const noexcept { return path(); }
+  std::uint64_t file_offset() const noexcept { return file_offset_; }
+
+ private:
+  int signal_;
+  int si_code_;
+  void* address_;
+  std::uint64_t file_offset_;
+};
+
+namespace detail {
+// Runs body(context) with translation armed on this thread. Returns false, with `fault` filled
+// in, when a fault in a registered mapping ended the call. Exceptions from body pass through.
+// Throws Error if the handler or this thread's signal stack cannot be set up.
+bool run_guarded(void (*body)(void*), void* context, FaultInfo& fault);
+}  // namespace detail
+
+// Calls f(). A SIGSEGV/SIGBUS in a mapping created by mmapxx, raised by this thread during the
+// call, abandons f and throws FaultError (from normal code, after the signal handler has jumped
+// back here). Faults anywhere else are not touched. Calls nest; the innermost one catches.
+//
+// The cost of abandoning f: it is left by siglongjmp, so destructors of the objects f (and what
+// it called) created and that were alive at the fault are NOT run; memory they own leaks, locks
+// they hold stay held. Keep f to plain loads, stores and memcpy on trivial data, or use the
+// noexcept primitives below (copy_from, copy_to), which hold nothing across the access.
+// guarded() itself keeps nothing non-trivially-destructible between its jump point and f.
+template <class F>
+decltype(auto) guarded(F&& f) {
+  using Result = std::invoke_result_t<F&&>;
+  using Callable = std::remove_reference_t<F>;
+  FaultInfo fault;
+  if constexpr (std::is_void_v<Result>) {
+    auto body = [](void* p) { std::invoke(std::forward<F>(*static_cast<Callable*>(p))); };
+    void* const context = const_cast<void*>(static_cast<const void*>(std::addressof(f)));
+    if (!detail::run_guarded(body, context, fault)) throw FaultError(fault);
+  } else if constexpr (std::is_reference_v<Result>) {
+    struct Context {
+      Callable* f;
+      std::remove_reference_t<Result>* result;
+    } context{std::addressof(f), nullptr};
+    auto body = [](void* p) {
+      auto& c = *static_cast<Context*>(p);
+      c.result = std::addressof(std::invoke(std::forward<F>(*c.f)));
+    };
+    if (!detail::run_guarded(body, &context, fault)) throw FaultError(fault);
+    return static_cast<Result>(*context.result);
+  } else {
+    // Lives in this frame, outside the jump: a fault leaves it empty, never half-destroyed.
+    struct Context {
+      Callable* f;
+      std::optional<Result> result;
+    } context{std::addressof(f), std::nullopt};
+    auto body = [](void* p) {
+      auto& c = *static_cast<Context*>(p);
+      c.result.emplace(std::invoke(std::forward<F>(*c.f)));
+    };
+    if (!detail::run_guarded(body, &context, fault)) throw FaultError(fault);
+    return Result(std::move(*context.result));
+  }
+}
+
+// memcpy from a mapping (copy_from) or into one (copy_to) that survives the file being
+// truncated under it: returns {} when all src.size() bytes were copied, EFAULT when a fault in a
+// mapping stopped it (the destination then holds an unspecified prefix; `fault` says where),
+// invalid_argument when dst is smaller than src. Faults outside mmapxx mappings are not caught.
+std::error_code copy_from(std::span<const std::byte> mapped_src, std::span<std::byte> dst) noexcept;
+std::error_code copy_from(std::span<const std::byte> mapped_src, std::span<std::byte> dst,
+                          FaultInfo& fault) noexcept;
+std::error_code copy_to(std::span<const std::byte> src, std::span<std::byte> mapped_dst) noexcept;
+std::error_code copy_to(std::span<const std::byte> src, std::span<std::byte> mapped_dst,
+                        FaultInfo& fault) noexcept;
+
+// ---- Repair and resume ----------------------------------------------------------------------
+
+// What a repair function learns about the fault.
+struct FaultEvent {
+  int signal = 0;
+  int code = 0;  // si_code
+  void* address = nullptr;
+};
+
+enum class Repair {
+  Retry,    // the cause is fixed (say, the page was made writable): run the access again
+  Decline,  // not mine: try the next handler, then guarded() translation, then the previous one
+};
+
+// Runs INSIDE the signal handler, possibly on any thread, possibly concurrently: it must be
+// async-signal-safe (no malloc, no locks, no iostreams, no exceptions; mprotect, mmap, atomics
+// are fine) and must not leave by longjmp. Return Retry only after really fixing the cause, or
+// the access faults again forever.
+using RepairFunction = Repair (*)(const FaultEvent& fault, void* context) noexcept;
+
+// While alive, faults (sent by the kernel, not by kill) whose address lies in `region` are first
+// offered to `function(fault, context)`. Registering installs the process's handler if needed.
+// The destructor unregisters and waits for calls in progress on other threads to return.
+class RepairHandler {
+ public:
+  static constexpr std::size_t capacity = 64;  // registrations alive at once, process-wide
+
+  RepairHandler() noexcept = default;
+  RepairHandler(std::span<const std::byte> region, RepairFunction function,
+                void* context = nullptr);
+  static RepairHandler make(std::span<const std::byte> region, RepairFunction function,
+                            void* context, std::error_code& ec) noexcept;
+
+  RepairHandler(RepairHandler&& other) noexcept : slot_(std::exchange(other.slot_, -1)) {}
+  RepairHandler& operator=(RepairHandler&& other) noexcept;
+  RepairHandler(const RepairHandler&) = delete;
+  RepairHandler& operator=(const RepairHandler&) = delete;
+  ~RepairHandler() { reset(); }
+
+  void reset() noexcept;  // unregister now
+  bool active() const noexcept { return slot_ >= 0; }
+
+ private:
+  detail::Failure attach(std::span<const std::byte> region, RepairFunction function,
+                         void* context) noexcept;
+  int slot_ = -1;
+};
+
+}  // namespace mmapxx
