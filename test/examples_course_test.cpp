@@ -293,3 +293,27 @@ TEST_CASE("shm_counter rejects a bad name without creating anything", "[examples
   CHECK(r.out.empty());
   CHECK(r.err.find("no-slash") != std::string::npos);  // the error names the bad name
 }
+
+TEST_CASE("protect_on_fault: the handler repairs the first write, the second does not fault",
+          "[examples][course]") {
+  TempDir dir;
+  const Run r = run({program("protect_on_fault")}, dir.path().string());
+  REQUIRE(r.ok());
+  CHECK(r.out ==
+        "première écriture : c\n"
+        "Traitant : signal reçu 11\n"
+        "résultat mprotect : 0\n"
+        "lecture : c\n"
+        "seconde écriture : d\n"
+        "lecture : d\n");
+}
+
+TEST_CASE("fault_recovery: the fault becomes a FaultError and a fresh page holds 'A'",
+          "[examples][course]") {
+  TempDir dir;
+  const Run r = run({program("fault_recovery")}, dir.path().string());
+  REQUIRE(r.ok());
+  CHECK(r.out ==
+        "faute : signal 11 à l'adresse base : oui\n"
+        "base[0] = A\n");
+}
