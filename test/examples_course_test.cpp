@@ -174,7 +174,7 @@ TEST_CASE("file_counter with an argument pauses while the file is still mapped",
   int out = -1, err = -1;
   const pid_t pid = spawn({program("file_counter"), "pause"}, dir.path().string(), out, err);
   char line[3] = {};
-  REQUIRE(::read(out, line, 2) == 2);  // printed before pause()
+  CHECK(::read(out, line, 2) == 2);  // printed before pause(); no REQUIRE: always kill below
   CHECK(std::string(line) == "1\n");
   const std::string maps = mmapxx::test::read_file("/proc/" + std::to_string(pid) + "/maps");
   CHECK(maps.find(dir.file("compteur")) != std::string::npos);
@@ -283,6 +283,24 @@ TEST_CASE("shm_counter loses no increment when 8 processes run it 50 times each"
   CHECK(run_concurrently({program("shm_counter"), "--name", shm.name()}, dir.path().string()) ==
         one_to(8 * 50));
   CHECK(mmapxx::test::read_file(shm.path()) == "0000000400\n");
+}
+
+TEST_CASE("shm_counter --pause waits with the object mapped", "[examples][course]") {
+  TempDir dir;
+  ShmName shm("pause");
+  int out = -1, err = -1;
+  const pid_t pid = spawn({program("shm_counter"), "--name", shm.name(), "--pause"},
+                          dir.path().string(), out, err);
+  char line[3] = {};
+  CHECK(::read(out, line, 2) == 2);  // printed before pause(); no REQUIRE: always kill below
+  CHECK(std::string(line) == "1\n");
+  const std::string maps = mmapxx::test::read_file("/proc/" + std::to_string(pid) + "/maps");
+  CHECK(maps.find(shm.path()) != std::string::npos);
+  ::kill(pid, SIGTERM);
+  const int status = wait_for(pid);
+  ::close(out);
+  ::close(err);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
 }
 
 TEST_CASE("shm_counter rejects a bad name without creating anything", "[examples][course]") {

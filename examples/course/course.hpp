@@ -3,13 +3,16 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <span>
 #include <stdexcept>
+#include <system_error>
 
 namespace course {
 
@@ -39,6 +42,22 @@ inline long increment_counter(std::span<std::byte> text) {
   std::copy_n(reinterpret_cast<const std::byte*>(digits), 11, text.begin());
   return value;
 }
+
+// flock(LOCK_EX) for a scope. A lock on the object, not the mapping: mapped memory is shared, but
+// nothing about it stops two processes from reading the same old value.
+class ExclusiveLock {
+ public:
+  explicit ExclusiveLock(int fd) : fd_(fd) {
+    while (::flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "flock");
+  }
+  ~ExclusiveLock() { ::flock(fd_, LOCK_UN); }
+  ExclusiveLock(const ExclusiveLock&) = delete;
+  ExclusiveLock& operator=(const ExclusiveLock&) = delete;
+
+ private:
+  int fd_;
+};
 
 // One process waits until another says "go". Whoever says "go" flushes stdout first, so the
 // lines of both processes come out in the order the program intends, even into a pipe.

@@ -2,7 +2,6 @@
 // is read and written through a shared mapping, without read(2) or write(2).
 // Usage: file_counter [pause]   -- with an argument, waits in pause() before unmapping, so the
 // mapping can be seen in /proc/PID/maps.
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,11 +15,12 @@ int main(int argc, char** argv) {
     // Creates the file if needed and makes it at least 11 bytes long (zeros count as 0).
     mmapxx::MappedFile<mmapxx::Access::Write> counter("compteur", {.create_size = 11});
 
-    // Unlike the slide, two runs at once must not both read the same value: the mapping shares
-    // memory, not a lock, so we take one on the file.
-    ::flock(counter.fd(), LOCK_EX);
-    const long value = course::increment_counter(counter.bytes());  // "reads" and writes the file
-    ::flock(counter.fd(), LOCK_UN);
+    // Unlike the slide, two runs at once must not both read the same value: they take turns.
+    long value = 0;
+    {
+      const course::ExclusiveLock lock(counter.fd());
+      value = course::increment_counter(counter.bytes());  // "reads" and writes the file
+    }
 
     std::printf("%ld\n", value);
     if (argc > 1) {

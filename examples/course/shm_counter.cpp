@@ -2,7 +2,6 @@
 // memory object instead of a file: it outlives the process (see /dev/shm) until it is removed.
 // Usage: shm_counter [--name /NAME] [--pause]   increments the counter and prints it
 //        shm_counter [--name /NAME] --unlink    removes the object
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -30,11 +29,14 @@ int main(int argc, char** argv) {
 
     // A lock on the object, as on a file, makes concurrent runs take turns; it is taken before the
     // size check so that only one run ever sizes a new object.
-    ::flock(object.fd(), LOCK_EX);
-    if (object.size() < 11) object.resize(11);  // a new object is 11 zero bytes: counter 0
-    auto counter = object.map<mmapxx::Access::Write>();
-    const long value = course::increment_counter(counter.bytes());
-    ::flock(object.fd(), LOCK_UN);
+    mmapxx::MappedFile<mmapxx::Access::Write> counter;
+    long value = 0;
+    {
+      const course::ExclusiveLock lock(object.fd());
+      if (object.size() < 11) object.resize(11);  // a new object is 11 zero bytes: counter 0
+      counter = object.map<mmapxx::Access::Write>();
+      value = course::increment_counter(counter.bytes());
+    }
 
     std::printf("%ld\n", value);
     if (pause) {
