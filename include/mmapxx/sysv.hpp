@@ -44,8 +44,8 @@ class SysVSharedMemory {
   SysVSharedMemory& operator=(const SysVSharedMemory&) = delete;
   ~SysVSharedMemory();
 
-  // Marks the segment for removal now (IPC_RMID): it stays usable until the last detach, but no
-  // one can attach it any more. Cancels remove-on-destroy.
+  // Marks the segment for removal now (IPC_RMID): its key is freed at once and the memory when
+  // the last process detaches. Cancels remove-on-destroy.
   void remove();
   void remove(std::error_code& ec) noexcept;
   void set_remove_on_destroy(bool remove) noexcept;
