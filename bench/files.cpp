@@ -67,8 +67,10 @@ Workspace::~Workspace() {
 std::string Workspace::file(std::size_t size, CacheState state) {
   const auto key = std::make_pair(size, state);
   if (auto it = files_.find(key); it != files_.end()) return it->second;
-  const std::string name = std::string(state == CacheState::Small ? "small-" : "large-") +
-                           (state == CacheState::Cold ? "cold-" : "") + size_label(size);
+  const char* prefix = state == CacheState::Small  ? "small-"
+                       : state == CacheState::Cold ? "cold-"
+                                                   : "large-";
+  const std::string name = prefix + size_label(size);
   const std::string path = temp_path(name);
   if (state == CacheState::Small) {
     write_content_file(path, size, 4 * 1024);
