@@ -112,8 +112,8 @@ TEST_CASE("8 exec'd processes x 100000 increments lose no count", "[counter]") {
 }
 
 // Registered only with -Dstress=true (meson test shm_stress).
-TEST_CASE("stress: 16 processes x 2000000 increments, fork and exec", "[.][stress]") {
+TEST_CASE("stress: 16 processes x 10000000 increments, fork and exec", "[.][stress]") {
   LeakCheck leaks;
-  CHECK(count_with_fork(16, 2000000) == 32000000);
-  CHECK(count_with_exec(16, 2000000) == 32000000);
+  CHECK(count_with_fork(16, 10000000) == 160000000);
+  CHECK(count_with_exec(16, 10000000) == 160000000);
 }
