@@ -40,6 +40,10 @@ std::string meminfo_total() {
 
 }  // namespace
 
+std::string load_average() {
+  return first_line("/proc/loadavg");
+}
+
 MachineInfo machine_info(const std::string& dir) {
   utsname u{};
   uname(&u);
@@ -52,6 +56,8 @@ MachineInfo machine_info(const std::string& dir) {
   info.emplace_back("thp defrag", first_line("/sys/kernel/mm/transparent_hugepage/defrag"));
   info.emplace_back("dir", dir);
   info.emplace_back("dir filesystem", filesystem_type(dir));
+  // Other work on the machine skews every number: say how busy it was.
+  info.emplace_back("load average", load_average());
   info.emplace_back("compiler", __VERSION__);
 #ifdef NDEBUG
   info.emplace_back("assertions", "off");

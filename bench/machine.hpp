@@ -10,5 +10,6 @@ namespace mmbench {
 using MachineInfo = std::vector<std::pair<std::string, std::string>>;
 
 MachineInfo machine_info(const std::string& dir);
+std::string load_average();  // /proc/loadavg
 
 }  // namespace mmbench

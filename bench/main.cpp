@@ -71,9 +71,12 @@ int main(int argc, char** argv) {
     for (const Scenario* s : chosen) {
       std::printf("== %s: %s\n", s->name, s->what);
       std::fflush(stdout);
+      const double start = now_seconds();
       s->run(ctx);
+      std::printf("   (%s took %.1f s)\n", s->name, now_seconds() - start);
     }
     print_files(files.notes());
+    std::printf("\nload average at the end: %s\n", load_average().c_str());
     if (config.verify) {
       print_checks(ctx);
       for (const Check& c : ctx.checks) status |= !c.ok;

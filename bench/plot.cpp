@@ -30,6 +30,16 @@ std::string quoted(const std::string& s) {
   return out + "'";
 }
 
+// Distinct colours for up to 12 methods (gnuplot's defaults repeat after 8).
+std::string colors() {
+  static const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"};
+  std::string out;
+  for (int i = 0; i < 12; ++i)
+    out += "set linetype " + std::to_string(i + 1) + " lc rgb '" + palette[i] + "'\n";
+  return out;
+}
+
 }  // namespace
 
 int write_plots(const std::string& dir, const Context& ctx) {
@@ -75,7 +85,8 @@ int write_plots(const std::string& dir, const Context& ctx) {
       gp << "set terminal pngcairo size 1200,560 font 'sans,9'\n"
          << "set output " << quoted(base + ".png") << "\n"
          << "set title " << quoted("mmbench " + scenario) << "\n"
-         << "set datafile separator '\\t'\nset datafile missing '-'\n"
+         << "set termoption noenhanced\n"
+         << colors() << "set datafile separator '\\t'\nset datafile missing '-'\n"
          << "set style data histogram\nset style histogram clustered gap 1\n"
          << "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
          << "set key outside right top vertical font ',8'\nset grid ytics\n"
