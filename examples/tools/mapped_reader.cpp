@@ -1,10 +1,10 @@
 #include "mapped_reader.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <vector>
 
 #include "mmapxx/mmapxx.hpp"
@@ -39,7 +39,9 @@ void stream_range(int fd, const std::string& name, std::uint64_t offset, std::ui
     pause_for_test();
     for (std::size_t done = 0; done < span;) {
       const std::size_t n = std::min(chunk_size, span - done);
-      std::memcpy(buffer.data(), window.data() + done, n);
+      mmapxx::FaultInfo fault;
+      if (mmapxx::copy_from(window.bytes().subspan(done, n), {buffer.data(), n}, fault))
+        fail_truncated(name, fault.file_offset, fault.signal == SIGBUS ? "SIGBUS" : "SIGSEGV");
       sink({buffer.data(), n}, pos + done);
       done += n;
     }
