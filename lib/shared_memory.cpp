@@ -16,7 +16,7 @@ namespace mmapxx {
 namespace {
 
 // glibc adds O_NOFOLLOW|O_CLOEXEC itself; saying it here keeps that true on any libc.
-constexpr int base_flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
+constexpr int base_flags = O_CLOEXEC | O_NOFOLLOW;
 constexpr std::size_t unique_suffix_length = 16;
 constexpr int max_attempts = 100;
 
@@ -30,7 +30,8 @@ detail::Failure shm_open_fd(const std::string& name, int flags, unsigned mode, i
 
 // Exclusive create, then fchmod: until then the mode is (mode & ~umask), never wider than asked.
 detail::Failure create_fd(const std::string& name, unsigned mode, int& fd) noexcept {
-  if (detail::Failure failure = shm_open_fd(name, O_CREAT | O_EXCL, mode, fd)) return failure;
+  if (detail::Failure failure = shm_open_fd(name, O_RDWR | O_CREAT | O_EXCL, mode, fd))
+    return failure;
   if (detail::Failure failure = detail::chmod_fd(fd, mode)) {
     ::shm_unlink(name.c_str());  // we created it: leave no name behind
     detail::close_fd(fd);
@@ -59,8 +60,9 @@ bool still_named(int fd, const std::string& name) noexcept {
 
 detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mode,
                                          SharedMemoryObject& out) noexcept {
-  const char* operation = how == How::Open ? "shm_open" : "shm_create";
-  if (how != How::Open)
+  const bool opening = how == How::Open || how == How::OpenReadOnly;
+  const char* operation = opening ? "shm_open" : "shm_create";
+  if (!opening)
     if (detail::Failure failure = detail::check_shm_mode(operation, mode)) return failure;
   if (how == How::Unique) {
     // Check the longest name we could make, so a bad prefix fails before any system call.
@@ -80,7 +82,10 @@ detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mo
       created = !failure;
       break;
     case How::Open:
-      failure = shm_open_fd(name, 0, 0, fd);
+      failure = shm_open_fd(name, O_RDWR, 0, fd);
+      break;
+    case How::OpenReadOnly:
+      failure = shm_open_fd(name, O_RDONLY, 0, fd);
       break;
     case How::OpenOrCreate:
       // Each step can lose a race (created, or removed, by a peer in between): retry both.
@@ -96,7 +101,7 @@ detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mo
           failure = std::move(create_failure);
           break;
         }
-        detail::Failure open_failure = shm_open_fd(name, 0, 0, fd);
+        detail::Failure open_failure = shm_open_fd(name, O_RDWR, 0, fd);
         if (!open_failure || open_failure.code != ENOENT) {
           failure = std::move(open_failure);
           break;
@@ -154,6 +159,20 @@ SharedMemoryObject SharedMemoryObject::open(std::string name) {
 SharedMemoryObject SharedMemoryObject::open(std::string name, std::error_code& ec) noexcept {
   SharedMemoryObject object;
   detail::report(make(How::Open, name, 0, object), ec);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::open_read_only(std::string name) {
+  SharedMemoryObject object;
+  if (detail::Failure failure = make(How::OpenReadOnly, name, 0, object))
+    detail::raise(failure, name);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::open_read_only(std::string name,
+                                                      std::error_code& ec) noexcept {
+  SharedMemoryObject object;
+  detail::report(make(How::OpenReadOnly, name, 0, object), ec);
   return object;
 }
 

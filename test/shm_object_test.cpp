@@ -262,6 +262,26 @@ TEST_CASE("a mapping is shared with a forked process that opens the name", "[shm
   CHECK(map[0] == std::byte{'p'});
 }
 
+TEST_CASE("open_read_only maps for reading and refuses writing", "[shm]") {
+  LeakCheck leaks;
+  const std::string name = shm_name("readonly");
+  auto object = SharedMemoryObject::create(name, 0644);
+  object.set_remove_on_destroy(true);
+  object.resize(4096);
+  object.map<Access::Write>()[7] = std::byte{7};
+
+  auto reader = SharedMemoryObject::open_read_only(name);
+  CHECK(reader.map<Access::Read>()[7] == std::byte{7});
+  auto copy = reader.map<Access::CopyOnWrite>();
+  copy[7] = std::byte{8};  // private: the object keeps 7
+  CHECK(reader.map<Access::Read>()[7] == std::byte{7});
+  CHECK(error_of([&] { reader.map<Access::Write>(); }).code() == std::errc::permission_denied);
+  CHECK(error_of([&] { reader.resize(8192); }).code() == std::errc::bad_file_descriptor);
+  std::error_code ec;
+  CHECK_FALSE(SharedMemoryObject::open_read_only(shm_name("absent"), ec));
+  CHECK(ec == std::errc::no_such_file_or_directory);
+}
+
 TEST_CASE("remove-on-destroy: only the owner process, only its own object", "[shm]") {
   LeakCheck leaks;
   const std::string name = shm_name("owner");

@@ -34,6 +34,10 @@ class SharedMemoryObject {
   // An existing object: fails with ENOENT if there is none.
   static SharedMemoryObject open(std::string name);
   static SharedMemoryObject open(std::string name, std::error_code& ec) noexcept;
+  // An existing object opened O_RDONLY: enough for map<Access::Read>() and CopyOnWrite, and all a
+  // process gets on someone else's 0644 object. resize() and map<Access::Write>() then fail.
+  static SharedMemoryObject open_read_only(std::string name);
+  static SharedMemoryObject open_read_only(std::string name, std::error_code& ec) noexcept;
   // Creates, or opens the existing one. Race-free: a peer creating or removing the name at the
   // same time makes it retry, never fail spuriously. created() tells which happened.
   static SharedMemoryObject open_or_create(std::string name, unsigned mode = 0600);
@@ -92,7 +96,7 @@ class SharedMemoryObject {
   explicit operator bool() const noexcept { return fd_ >= 0; }
 
  private:
-  enum class How { Create, Open, OpenOrCreate, Unique };
+  enum class How { Create, Open, OpenReadOnly, OpenOrCreate, Unique };
   static detail::Failure make(How how, std::string& name, unsigned mode,
                               SharedMemoryObject& out) noexcept;
   void close() noexcept;
