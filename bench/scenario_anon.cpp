@@ -28,7 +28,7 @@ void scenario_anon(Context& ctx) {
           .state = "-",
           .unit = Unit::NsPerOp,
           .work = static_cast<double>(size / 4096),
-          .repeats = ctx.config.repeats(9)};
+          .repeats = ctx.config.repeats(15)};
   ctx.run(g, {{"4KiB pages (default)",
                [=](Sink& s) {
                  AnonymousRegion r(size);
@@ -50,7 +50,14 @@ void scenario_anon(Context& ctx) {
                  r.advise(mmapxx::Advice::PopulateWrite);
                  touch(r, s);
                }},
-              {"MADV_HUGEPAGE+populate", [=](Sink& s) {
+              {"MADV_HUGEPAGE then POPULATE_WRITE",
+               [=](Sink& s) {
+                 AnonymousRegion r(size, AnonymousOptions{.huge_pages = thp});
+                 r.advise(mmapxx::Advice::PopulateWrite);
+                 touch(r, s);
+               }},
+              // mmapxx applies MADV_HUGEPAGE after mmap(MAP_POPULATE): already 4 KiB pages.
+              {"populate=true + huge_pages", [=](Sink& s) {
                  AnonymousRegion r(size, AnonymousOptions{.populate = true, .huge_pages = thp});
                  touch(r, s);
                }}});

@@ -35,7 +35,7 @@ void scenario_cold(Context& ctx) {
             .state = state,
             .unit = Unit::GBps,
             .work = static_cast<double>(size),
-            .repeats = ctx.config.repeats(5),
+            .repeats = ctx.config.repeats(7),
             .expected = expected_digest(0, size),
             .timing = cold};
   ctx.run(seq, {{"read 128KiB FADV_SEQUENTIAL",
@@ -78,7 +78,7 @@ void scenario_cold(Context& ctx) {
             .state = state,
             .unit = Unit::NsPerOp,
             .work = static_cast<double>(ops),
-            .repeats = ctx.config.repeats(5),
+            .repeats = ctx.config.repeats(7),
             .expected = random_digest(*offsets),
             .timing = cold};
   ctx.run(rnd, random_methods(path, offsets, false));

@@ -46,7 +46,7 @@ void check_view(Sink& s, const std::byte* data, std::size_t size) {
 
 void scenario_overhead(Context& ctx) {
   const Config& cfg = ctx.config;
-  const int reps = cfg.repeats(15);
+  const int reps = cfg.repeats(41);
   const bool verify = cfg.verify;
   const std::string small = ctx.files.file(4 * KiB, CacheState::Large);
   const std::size_t big_size = cfg.verify ? 8 * MiB : 64 * MiB;

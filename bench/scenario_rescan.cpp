@@ -34,7 +34,7 @@ void scenario_rescan(Context& ctx) {
             .state = ctx.state_of(path, CacheState::Large),
             .unit = Unit::GBps,
             .work = static_cast<double>(size),
-            .repeats = ctx.config.repeats(11),
+            .repeats = ctx.config.repeats(21),
             .expected = expected_digest(0, size)};
     // The warm-up run faults every page in; the timed runs then find them mapped.
     ctx.run(g, {{"anonymous memory (ceiling)",

@@ -114,7 +114,7 @@ void scenario_scan(Context& ctx) {
               .state = ctx.state_of(path, state),
               .unit = Unit::GBps,
               .work = static_cast<double>(size),
-              .repeats = ctx.config.repeats(size >= GiB ? 5 : 9),
+              .repeats = ctx.config.repeats(size >= GiB ? 9 : 15),
               .expected = expected_digest(0, size)};
       ctx.run(g, scan_methods(path, size, buffers));
     }

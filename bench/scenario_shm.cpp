@@ -193,7 +193,7 @@ void scenario_shm(Context& ctx) {
           .state = "-",
           .unit = Unit::GBps,
           .work = static_cast<double>(total),
-          .repeats = ctx.config.repeats(7),
+          .repeats = ctx.config.repeats(11),
           .expected = expected_digest(0, src->size) * (count / source_messages)};
   ctx.run(g, {pipe_method("pipe (64KiB buffer)", 0, src, count),
               pipe_method("pipe (1MiB buffer)", 1 << 20, src, count), ring_method(src, count),
