@@ -93,10 +93,12 @@ TEST_CASE("exclusive create, open of a missing name, open_or_create", "[shm]") {
   CHECK(first.created());
   CHECK(first.name() == name);
 
+  const std::size_t fds_before = open_fd_count();
   const Error e = error_of([&] { SharedMemoryObject::create(name); });
   CHECK(e.code() == std::errc::file_exists);
   CHECK(e.operation() == "shm_open");
   CHECK(e.path() == name);
+  CHECK(std::string(e.what()) == "shm_open: " + name + ": File exists");
   std::error_code ec;
   CHECK_FALSE(SharedMemoryObject::create(name, 0600, ec));
   CHECK(ec == std::errc::file_exists);
@@ -116,6 +118,9 @@ TEST_CASE("exclusive create, open of a missing name, open_or_create", "[shm]") {
   CHECK(fresh.created());
   fresh.unlink();
   CHECK_FALSE(fresh.remove_on_destroy());
+  CHECK(error_of([&] { fresh.unlink(); }).code() == std::errc::no_such_file_or_directory);
+  // Failed calls kept no descriptor: only `again` and `fresh` were added.
+  CHECK(open_fd_count() == fds_before + 2);
 }
 
 TEST_CASE("open_or_create never fails while peers create and remove the name", "[shm]") {
