@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <vector>
+#include <cstdlib>
+#include <memory>
+#include <new>
 
 #include "mmapxx/mmapxx.hpp"
 #include "tool_main.hpp"
@@ -13,6 +15,10 @@
 namespace mmtools {
 
 namespace {
+
+struct Free {
+  void operator()(std::byte* p) const noexcept { std::free(p); }
+};
 
 std::uint64_t current_size(int fd, const std::string& name) {
   struct stat st {};
@@ -24,7 +30,10 @@ std::uint64_t current_size(int fd, const std::string& name) {
 
 void stream_range(int fd, const std::string& name, std::uint64_t offset, std::uint64_t length,
                   const ChunkSink& sink) {
-  std::vector<std::byte> buffer(chunk_size);
+  // Page-aligned, so both copies (out of the mapping, into the page cache) run on aligned lines.
+  const std::unique_ptr<std::byte, Free> buffer(
+      static_cast<std::byte*>(std::aligned_alloc(4096, chunk_size)));
+  if (!buffer) throw std::bad_alloc();
   const std::uint64_t end = offset + length;
   for (std::uint64_t pos = offset; pos < end;) {
     const std::size_t span =
@@ -40,9 +49,9 @@ void stream_range(int fd, const std::string& name, std::uint64_t offset, std::ui
     for (std::size_t done = 0; done < span;) {
       const std::size_t n = std::min(chunk_size, span - done);
       mmapxx::FaultInfo fault;
-      if (mmapxx::copy_from(window.bytes().subspan(done, n), {buffer.data(), n}, fault))
+      if (mmapxx::copy_from(window.bytes().subspan(done, n), {buffer.get(), n}, fault))
         fail_truncated(name, fault.file_offset, fault.signal == SIGBUS ? "SIGBUS" : "SIGSEGV");
-      sink({buffer.data(), n}, pos + done);
+      sink({buffer.get(), n}, pos + done);
       done += n;
     }
     pos += span;
