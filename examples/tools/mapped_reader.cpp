@@ -49,8 +49,11 @@ void stream_range(int fd, const std::string& name, std::uint64_t offset, std::ui
     for (std::size_t done = 0; done < span;) {
       const std::size_t n = std::min(chunk_size, span - done);
       mmapxx::FaultInfo fault;
-      if (mmapxx::copy_from(window.bytes().subspan(done, n), {buffer.get(), n}, fault))
+      if (const auto ec =
+              mmapxx::copy_from(window.bytes().subspan(done, n), {buffer.get(), n}, fault)) {
+        if (ec != std::errc::bad_address) throw mmapxx::Error("copy_from", name, ec);
         fail_truncated(name, fault.file_offset, fault.signal == SIGBUS ? "SIGBUS" : "SIGSEGV");
+      }
       sink({buffer.get(), n}, pos + done);
       done += n;
     }
