@@ -13,7 +13,7 @@
 namespace mmtools {
 
 inline constexpr std::size_t window_size = std::size_t{64} << 20;
-inline constexpr std::size_t chunk_size = std::size_t{256} << 10;
+inline constexpr std::size_t chunk_size = std::size_t{128} << 10;  // stays in L2
 
 // Called with each chunk and the file offset of its first byte.
 using ChunkSink = std::function<void(std::span<const std::byte> chunk, std::uint64_t offset)>;
