@@ -46,17 +46,18 @@ std::size_t home_of(std::uintptr_t begin) noexcept {
 // The label as stored: the whole string if it fits, else "..." and its tail (the file name is
 // the useful part of a long path).
 void store_label(Details& d, const char* label) noexcept {
-  char text[FaultInfo::label_capacity] = {};
-  const std::size_t length = label ? std::strlen(label) : 0;
+  char text[FaultInfo::label_capacity];
+  std::size_t length = label ? std::strlen(label) : 0;
   if (length < sizeof text) {
     std::memcpy(text, label, length);
   } else {
     std::memcpy(text, "...", 3);
     std::memcpy(text + 3, label + length - (sizeof text - 4), sizeof text - 4);
+    length = sizeof text - 1;
   }
-  const std::size_t used =
-      (std::min(length, sizeof text - 1) + sizeof(std::uint64_t)) / sizeof(std::uint64_t);
-  for (std::size_t i = 0; i < used; ++i) {
+  const std::size_t words = length / sizeof(std::uint64_t) + 1;  // with the terminating NUL
+  std::memset(text + length, 0, words * sizeof(std::uint64_t) - length);
+  for (std::size_t i = 0; i < words; ++i) {
     std::uint64_t word;
     std::memcpy(&word, text + i * sizeof word, sizeof word);
     d.label[i].store(word, std::memory_order_relaxed);
@@ -116,20 +117,15 @@ void registry_remove(const std::byte* begin) noexcept {
   for (std::size_t probe = 0; probe < max_probe; ++probe) {
     Range& r = ranges[(home + probe) & (slot_count - 1)];
     if (r.begin.load(std::memory_order_relaxed) != b) continue;
-    // Only this mapping's owner removes it, so the slot can only be busy for an instant (a
-    // concurrent add probing it); wait that out.
-    for (;;) {
-      const std::uint32_t seen = r.sequence.load(std::memory_order_relaxed);
-      if (!lock_slot(r, seen)) continue;
-      const bool ours = r.begin.load(std::memory_order_relaxed) == b;
-      if (ours) {
-        r.begin.store(0, std::memory_order_relaxed);
-        r.end.store(0, std::memory_order_relaxed);
-      }
-      unlock_slot(r, seen);
-      if (ours) return;
-      break;
-    }
+    // A live slot has one owner, the mapping's, and adds only take slots whose begin is 0 (by
+    // CAS on the sequence, which this odd store makes fail): no lock needed.
+    const std::uint32_t seen = r.sequence.load(std::memory_order_relaxed);
+    r.sequence.store(seen + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    r.begin.store(0, std::memory_order_relaxed);
+    r.end.store(0, std::memory_order_relaxed);
+    r.sequence.store(seen + 2, std::memory_order_release);
+    return;
   }
 }
 
