@@ -90,6 +90,13 @@ TEST_CASE("mmcat reads offsets beyond 4 GiB of a sparse file", "[tools][mmcat]")
       run_tool(dir, {MMCAT, file, std::to_string((std::uint64_t{4} << 30) + 5), "10"});
   CHECK(r.exited(0));
   CHECK(r.out == std::string("\0\0beyond\0\0", 10));
+  // Hole, data, hole in one range: holes come out as zeros.
+  const ToolResult across =
+      run_tool(dir, {MMCAT, file, std::to_string((std::uint64_t{4} << 30) - 10), "8K"});
+  CHECK(across.exited(0));
+  std::string expected(8192, '\0');
+  expected.replace(17, 6, "beyond");
+  CHECK(across.out == expected);
 }
 
 TEST_CASE("mmcat into a pipe closed early exits quietly, not by SIGPIPE", "[tools][mmcat]") {

@@ -8,9 +8,9 @@
 
 namespace mmtools {
 
-// Calls visit(offset, length) for each data extent of [0, size), in order. A filesystem that
-// cannot tell holes apart reports the whole range as one extent.
-void for_each_data_extent(int fd, const std::string& name, std::uint64_t size,
+// Calls visit(offset, length) for each data extent within [begin, end), in order. A filesystem
+// that cannot tell holes apart reports the whole range as one extent.
+void for_each_data_extent(int fd, const std::string& name, std::uint64_t begin, std::uint64_t end,
                           const std::function<void(std::uint64_t, std::uint64_t)>& visit);
 
 }  // namespace mmtools

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
         !quiet && (progress_flag || (::isatty(STDERR_FILENO) && size >= progress_threshold));
     mmtools::Progress progress(show, "mmcp", size);
     mmtools::for_each_data_extent(
-        in.get(), src, size, [&](std::uint64_t offset, std::uint64_t length) {
+        in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
           mmtools::stream_range(in.get(), src, offset, length,
                                 [&](std::span<const std::byte> chunk, std::uint64_t at) {
                                   pwrite_all(out.fd(), chunk, at, target.path);
