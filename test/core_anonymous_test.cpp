@@ -88,7 +88,7 @@ TEST_CASE("Populate and lock make anonymous pages resident at once") {
   AnonymousRegion populated(16 * page_size(), {.populate = true});
   CHECK(populated.residency().resident == 16);
   AnonymousRegion locked(4 * page_size(), {.locked = true});
-  CHECK(locked.residency().resident == 4);
+  if (test::mlock_is_real) CHECK(locked.residency().resident == 4);
   AnonymousRegion huge(4u << 20, {.huge_pages = HugePages::Transparent, .no_reserve = true});
   CHECK(huge.size() == 4u << 20);
 }

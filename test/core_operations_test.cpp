@@ -103,10 +103,10 @@ TEST_CASE("DontFork keeps a region out of the child") {
 TEST_CASE("lock and unlock a range") {
   AnonymousRegion region(4 * page_size());
   region.lock(page_size(), 2 * page_size());
-  CHECK(region.residency().resident == 2);
+  if (test::mlock_is_real) CHECK(region.residency().resident == 2);
   region.unlock(page_size(), 2 * page_size());
   region.lock();
-  CHECK(region.residency().resident == 4);
+  if (test::mlock_is_real) CHECK(region.residency().resident == 4);
   region.unlock();
 }
 

@@ -17,6 +17,12 @@
 
 namespace mmapxx::test {
 
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool mlock_is_real = false;  // ASan intercepts mlock() as a no-op
+#else
+inline constexpr bool mlock_is_real = true;
+#endif
+
 class TempDir {
  public:
   TempDir() {
