@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
   CLI::App app(
       "Report how much of each file is in the page cache (resident pages, as mincore "
       "sees them through a read-only mapping); optionally touch, evict or lock the "
-      "pages first. Chart (-v): 'o' all pages resident, '.' none, '1'-'9' tenths.",
+      "pages first. Chart (-v): 'o' all pages resident, '.' none, '1'-'9' tenths. Since Linux "
+      "5.2 mincore sees the whole page cache only for files you could write; for others, "
+      "only pages mapped by this process (fincore has the same limit).",
       "mmtouch");
   std::vector<std::string> args;
   Settings s;
