@@ -47,7 +47,7 @@ MappedFile<A>::MappedFile(const std::string& path, const MapOptions& options) : 
 template <Access A>
 MappedFile<A>::MappedFile(int fd, const MapOptions& options, std::string name)
     : path_(name.empty() ? fd_name(fd) : std::move(name)) {
-  if (detail::Failure failure = map(fd, options)) detail::raise(failure, path_);
+  if (detail::Failure failure = map(fd, options, /*adopt=*/false)) detail::raise(failure, path_);
 }
 
 template <Access A>
@@ -64,7 +64,7 @@ MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_
                                   std::string name) noexcept {
   MappedFile file;
   file.path_ = name.empty() ? fd_name(fd) : std::move(name);
-  if (detail::report(file.map(fd, options), ec)) return {};
+  if (detail::report(file.map(fd, options, /*adopt=*/false), ec)) return {};
   return file;
 }
 
@@ -73,8 +73,7 @@ MappedFile<A>::MappedFile(MappedFile&& other) noexcept
     : detail::Mapping<writable>(std::move(other)),
       path_(std::move(other.path_)),
       offset_(other.offset_),
-      fd_(std::exchange(other.fd_, -1)),
-      owns_fd_(std::exchange(other.owns_fd_, false)) {}
+      fd_(std::exchange(other.fd_, -1)) {}
 
 template <Access A>
 MappedFile<A>& MappedFile<A>::operator=(MappedFile&& other) noexcept {
@@ -84,7 +83,6 @@ MappedFile<A>& MappedFile<A>::operator=(MappedFile&& other) noexcept {
     path_ = std::move(other.path_);
     offset_ = other.offset_;
     fd_ = std::exchange(other.fd_, -1);
-    owns_fd_ = std::exchange(other.owns_fd_, false);
   }
   return *this;
 }
@@ -96,9 +94,7 @@ MappedFile<A>::~MappedFile() {
 
 template <Access A>
 void MappedFile<A>::close_fd() noexcept {
-  if (owns_fd_) detail::close_fd(fd_);
-  fd_ = -1;
-  owns_fd_ = false;
+  detail::close_fd(fd_);
 }
 
 template <Access A>
@@ -108,18 +104,13 @@ detail::Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
   int fd = -1;
   const int flags = open_flags(A) | (options.create_size ? O_CREAT : 0);
   if (detail::Failure failure = detail::open_fd(path_, flags, 0666, fd)) return failure;
-  detail::Failure failure = map(fd, options);
-  if (failure || A != Access::Write) {
-    detail::close_fd(fd);
-    return failure;
-  }
-  fd_ = fd;
-  owns_fd_ = true;
-  return {};
+  detail::Failure failure = map(fd, options, /*adopt=*/true);
+  if (failure || A != Access::Write) detail::close_fd(fd);
+  return failure;
 }
 
 template <Access A>
-detail::Failure MappedFile<A>::map(int fd, const MapOptions& options) noexcept {
+detail::Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
   if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=" + std::to_string(fd));
   if (options.create_size && A != Access::Write)
     return detail::invalid_argument("mmap", "create_size needs Access::Write");
@@ -152,11 +143,20 @@ detail::Failure MappedFile<A>::map(int fd, const MapOptions& options) noexcept {
 
   offset_ = offset;
   this->protection_ = protection_of(A);
+  // Write keeps a descriptor for resize(). A caller's is duplicated, so closing theirs (or the
+  // SharedMemoryObject that lent it) cannot leave us resizing whatever reuses that number.
+  int kept = -1;
   if (A == Access::Write) {
-    fd_ = fd;  // kept (not owned) for resize; map_path takes ownership of its own
-    owns_fd_ = false;
+    kept = adopt ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (kept < 0) return detail::make_failure("fcntl", errno, "F_DUPFD_CLOEXEC");
   }
-  if (length == 0) return {};
+  const auto keep = [&] {
+    if (A == Access::Write) fd_ = kept;
+  };
+  if (length == 0) {
+    keep();
+    return {};
+  }
 
   detail::MapRequest request;
   request.length = length;
@@ -171,9 +171,10 @@ detail::Failure MappedFile<A>::map(int fd, const MapOptions& options) noexcept {
   request.label = path_.c_str();
   detail::View view;
   if (detail::Failure failure = detail::map_view(request, view)) {
-    fd_ = -1;
+    if (!adopt) detail::close_fd(kept);
     return failure;
   }
+  keep();
   this->data_ = view.data;
   this->size_ = view.size;
   return {};

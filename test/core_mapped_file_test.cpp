@@ -135,9 +135,29 @@ TEST_CASE("Mapping from a caller's descriptor leaves it open") {
     MappedFile<Access::Read> file(fd, {.offset = 7});
     CHECK(view_string(file.bytes()) == "descriptor");
     CHECK(file.path() == "fd " + std::to_string(fd));
+    const std::size_t fds = test::open_fd_count();
     MappedFile<Access::Write> named(fd, {}, "my file");
     CHECK(named.path() == "my file");
-    CHECK(named.fd() == fd);
+    CHECK(named.fd() != fd);  // its own duplicate, close-on-exec
+    CHECK(::fcntl(named.fd(), F_GETFD) == FD_CLOEXEC);
+    CHECK(test::open_fd_count() == fds + 1);
+    ::close(fd);  // the caller may close theirs: resize still works on the duplicate
+    named.resize(4);
+    CHECK(test::read_file(path) == "hell");
+  }
+  CHECK(::fcntl(fd, F_GETFD) < 0);
+}
+
+TEST_CASE("A caller's descriptor stays open and unshared for Read and CopyOnWrite") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, "abc");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const std::size_t fds = test::open_fd_count();
+  {
+    MappedFile<Access::CopyOnWrite> file(fd, {});
+    CHECK(file.fd() == -1);
+    CHECK(test::open_fd_count() == fds);
   }
   CHECK(::fcntl(fd, F_GETFD) >= 0);
   ::close(fd);

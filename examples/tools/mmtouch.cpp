@@ -52,15 +52,9 @@ std::vector<std::string> collect(const std::vector<std::string>& args, bool recu
   return files;
 }
 
-// A final holder: MappedFile has virtual functions and is not final, so clang warns when a
-// container destroys it directly.
-struct Held final {
-  mmtools::ReadMap map;
-};
-
 // With --lock the mapping is kept (and locked) until the end; otherwise it goes right away.
 void process(const std::string& path, const Settings& settings,
-             std::vector<mmtools::FileResidency>& results, std::vector<Held>& held) {
+             std::vector<mmtools::FileResidency>& results, std::vector<mmtools::ReadMap>& held) {
   struct stat st {};
   const mmtools::UniqueFd fd = mmtools::open_regular(path, st);
   if (settings.evict) mmtools::evict(fd.get(), path);
@@ -69,7 +63,7 @@ void process(const std::string& path, const Settings& settings,
   if (settings.touch) mmtools::touch(map, path);
   if (settings.lock && !map.empty()) map.lock();
   results.push_back(mmtools::measure(map, path, static_cast<std::uint64_t>(st.st_size)));
-  if (settings.lock) held.push_back({std::move(map)});
+  if (settings.lock) held.push_back(std::move(map));
 }
 
 void hold_until_signalled(const std::vector<mmtools::FileResidency>& results) {
@@ -118,7 +112,7 @@ int main(int argc, char** argv) {
     }
     bool failed = false;
     std::vector<mmtools::FileResidency> results;
-    std::vector<Held> held;
+    std::vector<mmtools::ReadMap> held;
     for (const auto& path : collect(args, s.recursive, failed)) {
       try {
         process(path, s, results, held);

@@ -11,7 +11,7 @@ namespace mmapxx {
 
 // The size is rounded up to whole pages (to the huge page size with HugePages::Explicit) and
 // size() reports the usable, rounded size. A size of zero gives an empty region without mmap.
-class AnonymousRegion : public detail::Mapping<true> {
+class AnonymousRegion final : public detail::Mapping<true> {
  public:
   AnonymousRegion() noexcept = default;
   explicit AnonymousRegion(std::size_t size, const AnonymousOptions& options = {});

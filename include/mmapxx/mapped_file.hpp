@@ -17,9 +17,10 @@ namespace mmapxx {
 // A range that reaches past end of file is an error, never a later SIGBUS.
 //
 // The file descriptor is opened O_CLOEXEC. Read and CopyOnWrite close it right after mapping;
-// Write keeps it for resize(). A descriptor passed in by the caller is never closed.
+// Write keeps it for resize(). A descriptor passed in by the caller is never closed: Write keeps
+// its own duplicate (F_DUPFD_CLOEXEC) instead, so the caller may close theirs at any time.
 template <Access A>
-class MappedFile : public detail::Mapping<A != Access::Read> {
+class MappedFile final : public detail::Mapping<A != Access::Read> {
  public:
   static constexpr Access access = A;
   static constexpr bool writable = A != Access::Read;
@@ -55,19 +56,19 @@ class MappedFile : public detail::Mapping<A != Access::Read> {
   void resize(std::size_t new_size) requires(A == Access::Write);
   void resize(std::size_t new_size, std::error_code& ec) noexcept requires(A == Access::Write);
 
-  // The descriptor kept for resize (Access::Write), or -1.
+  // The descriptor this mapping owns for resize (Access::Write), or -1.
   int fd() const noexcept { return fd_; }
 
  private:
-  detail::Failure map(int fd, const MapOptions& options) noexcept;
+  // adopt: `fd` is ours (opened by map_path); otherwise it is the caller's and never closed.
+  detail::Failure map(int fd, const MapOptions& options, bool adopt) noexcept;
   detail::Failure map_path(const MapOptions& options) noexcept;
   detail::Failure resize_to(std::size_t new_size) noexcept;
   void close_fd() noexcept;
 
   std::string path_;
   std::uint64_t offset_ = 0;
-  int fd_ = -1;
-  bool owns_fd_ = false;
+  int fd_ = -1;  // owned; only Access::Write keeps one
 };
 
 extern template class MappedFile<Access::Read>;
