@@ -165,6 +165,7 @@ detail::Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt
   request.flags = A == Access::CopyOnWrite ? MAP_PRIVATE : MAP_SHARED;
   request.fd = fd;
   request.populate = options.populate;
+  request.advice = options.advice;
   request.locked = options.locked;
   request.huge_pages = options.huge_pages;
   request.no_reserve = options.no_reserve;

@@ -11,36 +11,6 @@ namespace mmapxx::detail {
 
 namespace {
 
-int to_madvise(Advice advice) noexcept {
-  switch (advice) {
-    case Advice::Normal:
-      return MADV_NORMAL;
-    case Advice::Sequential:
-      return MADV_SEQUENTIAL;
-    case Advice::Random:
-      return MADV_RANDOM;
-    case Advice::WillNeed:
-      return MADV_WILLNEED;
-    case Advice::HugePage:
-      return MADV_HUGEPAGE;
-    case Advice::NoHugePage:
-      return MADV_NOHUGEPAGE;
-    case Advice::PopulateRead:
-      return MADV_POPULATE_READ;
-    case Advice::PopulateWrite:
-      return MADV_POPULATE_WRITE;
-    case Advice::DontFork:
-      return MADV_DONTFORK;
-    case Advice::DoFork:
-      return MADV_DOFORK;
-    case Advice::DontDump:
-      return MADV_DONTDUMP;
-    case Advice::DoDump:
-      return MADV_DODUMP;
-  }
-  return -1;
-}
-
 int to_madvise(UncheckedAdvice advice) noexcept {
   switch (advice) {
     case UncheckedAdvice::DontNeed:
@@ -168,16 +138,15 @@ void MappingCore::unlock(std::size_t offset, std::size_t length,
 Failure MappingCore::residency_of(std::size_t offset, std::size_t length,
                                   Residency& out) const noexcept {
   out = {};
-  std::vector<unsigned char> bits;
   Failure f = on_pages("mincore", offset, length, [&](PageSpan s) {
-    bits.resize(s.length / page_size());
-    return ::mincore(s.begin, s.length, bits.data());
+    out.pages.resize(s.length / page_size());
+    return ::mincore(s.begin, s.length, out.pages.data());
   });
   if (f) return f;
-  out.pages.resize(bits.size());
-  for (std::size_t i = 0; i < bits.size(); ++i) {
-    out.pages[i] = (bits[i] & 1) != 0;
-    out.resident += bits[i] & 1;
+  // Only bit 0 has a meaning; the others are reserved.
+  for (std::uint8_t& page : out.pages) {
+    page &= 1;
+    out.resident += page;
   }
   return {};
 }

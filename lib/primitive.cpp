@@ -26,6 +26,36 @@ int to_prot(Protection protection) noexcept {
   return static_cast<int>(protection);
 }
 
+int to_madvise(Advice advice) noexcept {
+  switch (advice) {
+    case Advice::Normal:
+      return MADV_NORMAL;
+    case Advice::Sequential:
+      return MADV_SEQUENTIAL;
+    case Advice::Random:
+      return MADV_RANDOM;
+    case Advice::WillNeed:
+      return MADV_WILLNEED;
+    case Advice::HugePage:
+      return MADV_HUGEPAGE;
+    case Advice::NoHugePage:
+      return MADV_NOHUGEPAGE;
+    case Advice::PopulateRead:
+      return MADV_POPULATE_READ;
+    case Advice::PopulateWrite:
+      return MADV_POPULATE_WRITE;
+    case Advice::DontFork:
+      return MADV_DONTFORK;
+    case Advice::DoFork:
+      return MADV_DOFORK;
+    case Advice::DontDump:
+      return MADV_DONTDUMP;
+    case Advice::DoDump:
+      return MADV_DODUMP;
+  }
+  return -1;
+}
+
 PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
   const auto address = reinterpret_cast<std::uintptr_t>(data);
   const auto begin = align_down(address, std::uintptr_t{page_size()});
@@ -38,7 +68,10 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
   int flags = request.flags;
-  if (request.populate) flags |= MAP_POPULATE;
+  // Advice must reach the pages before they are faulted in, so with advice the population is a
+  // separate madvise; without, MAP_POPULATE does it in the one mmap call.
+  const bool advised = request.advice || request.huge_pages == HugePages::Transparent;
+  if (request.populate && !advised) flags |= MAP_POPULATE;
   if (request.no_reserve) flags |= MAP_NORESERVE;
   if (request.huge_pages == HugePages::Explicit) {
     if (!(flags & MAP_ANONYMOUS))
@@ -57,6 +90,11 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   };
   if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)
     return undo("madvise");
+  if (request.advice && ::madvise(base, length, to_madvise(*request.advice)) != 0)
+    return undo("madvise");
+  // Writable mappings populate for writing, as MAP_POPULATE does (it breaks private COW too).
+  const int populate = request.prot & PROT_WRITE ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+  if (request.populate && advised && ::madvise(base, length, populate) != 0) return undo("madvise");
   if (request.locked && ::mlock(base, length) != 0) return undo("mlock");
 
   registry_add(static_cast<std::byte*>(base), length, request.label, aligned_offset);

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
@@ -18,6 +19,7 @@ struct MapRequest {
   int flags = 0;             // MAP_SHARED or MAP_PRIVATE, plus MAP_ANONYMOUS etc.
   int fd = -1;
   bool populate = false;
+  std::optional<Advice> advice{};
   bool locked = false;
   HugePages huge_pages = HugePages::None;
   bool no_reserve = false;
@@ -38,6 +40,7 @@ Failure remap_view(View& view, std::size_t new_size, const char* label,
 // The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
 PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
 int to_prot(Protection protection) noexcept;
+int to_madvise(Advice advice) noexcept;
 
 // Fault-registry hooks (lib/registry.cpp): the registered ranges are what fault translation
 // may claim. `file_offset` is the file offset of `begin`.

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <fstream>
 
 #include "mmapxx/mmapxx.hpp"
 #include "support.hpp"
@@ -91,4 +92,35 @@ TEST_CASE("Populate and lock make anonymous pages resident at once") {
   if (test::mlock_is_real) CHECK(locked.residency().resident == 4);
   AnonymousRegion huge(4u << 20, {.huge_pages = HugePages::Transparent, .no_reserve = true});
   CHECK(huge.size() == 4u << 20);
+}
+
+namespace {
+// AnonHugePages (kB) of the /proc/self/smaps entry that contains `address`.
+std::size_t anon_huge_kb(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto a = reinterpret_cast<std::uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    const auto dash = line.find('-');
+    if (dash != std::string::npos && dash < 17 && line.find(' ') > dash) {
+      const auto lo = std::stoull(line.substr(0, dash), nullptr, 16);
+      const auto hi = std::stoull(line.substr(dash + 1), nullptr, 16);
+      inside = a >= lo && a < hi;
+    } else if (inside && line.rfind("AnonHugePages:", 0) == 0) {
+      return std::stoull(line.substr(14));
+    }
+  }
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("Populate after transparent huge-page advice faults in huge pages") {
+  if (test::read_file("/sys/kernel/mm/transparent_hugepage/enabled").find("[never]") !=
+      std::string::npos)
+    return;  // THP is off on this machine: nothing to observe
+  AnonymousRegion huge(16u << 20, {.populate = true, .huge_pages = HugePages::Transparent});
+  CHECK(huge.residency().resident == huge.size() / page_size());
+  CHECK(anon_huge_kb(huge.data()) >= 2048);
+  AnonymousRegion small(16u << 20, {.populate = true, .huge_pages = HugePages::None});
+  CHECK(small.residency().resident == small.size() / page_size());
 }

@@ -314,3 +314,21 @@ TEST_CASE("Moving a mapping transfers ownership exactly once") {
   CHECK(test::mapping_count() == maps);
   CHECK(test::open_fd_count() == fds);
 }
+
+TEST_CASE("Advice given at map time applies before populating, and its failure leaks nothing") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, test::pattern(8 * page_size()));
+  MappedFile<Access::Read> random(path, {.populate = true, .advice = Advice::Random});
+  CHECK(random.residency().resident == 8);
+  CHECK(view_string(random.bytes()) == test::pattern(8 * page_size()));
+  const std::size_t maps = test::mapping_count();
+  const std::size_t fds = test::open_fd_count();
+  std::error_code ec;
+  // Populating for writing needs a writable mapping: the kernel refuses, mmapxx unmaps and closes.
+  auto refused = MappedFile<Access::Read>::open(path, {.advice = Advice::PopulateWrite}, ec);
+  CHECK(ec);
+  CHECK_FALSE(refused);
+  CHECK(test::mapping_count() == maps);
+  CHECK(test::open_fd_count() == fds);
+}

@@ -58,7 +58,7 @@ std::string json_string(const std::string& text) {
 
 }  // namespace
 
-std::string residency_chart(const std::vector<bool>& pages, std::size_t width) {
+std::string residency_chart(const std::vector<std::uint8_t>& pages, std::size_t width) {
   if (pages.empty()) return {};
   const std::size_t per_char = (pages.size() + width - 1) / width;
   std::string bar;

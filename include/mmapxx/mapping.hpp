@@ -19,9 +19,10 @@ namespace mmapxx {
 
 inline constexpr std::size_t whole = std::numeric_limits<std::size_t>::max();
 
-// Which pages of a range are in RAM (mincore). pages[i] is the i-th page overlapping the range.
+// Which pages of a range are in RAM (mincore). pages[i] is 1 when the i-th page overlapping the
+// range is resident, else 0: one byte a page, as mincore fills it, so nothing is repacked.
 struct Residency {
-  std::vector<bool> pages;
+  std::vector<std::uint8_t> pages;
   std::size_t resident = 0;
   std::size_t total() const noexcept { return pages.size(); }
 };

@@ -13,7 +13,8 @@ namespace mmapxx {
 struct MapOptions {
   std::uint64_t offset = 0;                // any byte offset; alignment is done inside
   std::optional<std::size_t> length{};     // bytes to map; default: to end of file
-  bool populate = false;                   // MAP_POPULATE: prefault the whole range now
+  bool populate = false;                   // prefault the whole range now (after any advice)
+  std::optional<Advice> advice{};          // madvise at map time: Random for random reads, ...
   bool locked = false;                     // mlock the range; fails if RLIMIT_MEMLOCK forbids it
   HugePages huge_pages = HugePages::None;  // Explicit is for anonymous memory only
   bool no_reserve = false;                 // MAP_NORESERVE (matters for CopyOnWrite)
@@ -26,6 +27,9 @@ struct MapOptions {
 struct AnonymousOptions {
   bool shared = false;    // MAP_SHARED: the same memory in the parent and children after fork
   bool dev_zero = false;  // back it by /dev/zero instead of MAP_ANONYMOUS (the historical way)
+  // With huge_pages = Transparent the advice comes first and populating then faults in huge
+  // pages (several times faster first touch than 4 KiB pages, see the benchmarks); MAP_POPULATE
+  // alone would fill the region with small pages before the advice could apply.
   bool populate = false;
   bool locked = false;
   HugePages huge_pages = HugePages::None;
