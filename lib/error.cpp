@@ -13,9 +13,12 @@ namespace {
 std::string compose(const std::string& operation, const std::string& path,
                     const std::error_code& code, const std::string& detail) {
   std::string message = operation;
-  if (!path.empty()) message += (message.empty() ? "" : ": ") + path;
-  message += (message.empty() ? "" : ": ") + code.message();
-  if (!detail.empty()) message += " (" + detail + ")";
+  for (const std::string& part : {path, code.message()}) {
+    if (part.empty()) continue;
+    if (!message.empty()) message.append(": ");
+    message.append(part);
+  }
+  if (!detail.empty()) message.append(" (").append(detail).append(")");
   return message;
 }
 }  // namespace

@@ -30,7 +30,7 @@ std::string seal_names(Seal seals) {
                                                 {Seal::Write, "write"},
                                                 {Seal::FutureWrite, "future-write"}};
   for (const auto& [bit, name] : names)
-    if (has(seals, bit)) out += (out.empty() ? "" : "|") + std::string(name);
+    if (has(seals, bit)) out.append(out.empty() ? "" : "|").append(name);
   return out.empty() ? "none" : out;
 }
 
