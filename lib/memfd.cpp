@@ -56,15 +56,6 @@ detail::Failure create_memfd(const std::string& name, std::uint64_t size, int& f
   return {};
 }
 
-detail::Failure resize_memfd(int fd, std::uint64_t size) noexcept {
-  if (fd < 0) return detail::make_failure("resize", EBADF, "no memory is open");
-  detail::FileInfo info;
-  if (detail::Failure failure = detail::stat_fd(fd, info)) return failure;
-  if (size > info.size) return detail::allocate_fd(fd, size);
-  if (size < info.size) return detail::truncate_fd(fd, size);
-  return {};
-}
-
 detail::Failure add_seals(int fd, Seal seals) noexcept {
   if ((static_cast<unsigned>(seals) & ~all_seals) != 0)
     return detail::invalid_argument("fcntl(F_ADD_SEALS)", "unknown seal bits");
@@ -75,7 +66,8 @@ detail::Failure add_seals(int fd, Seal seals) noexcept {
 
 }  // namespace
 
-SealedMemory::SealedMemory(const std::string& name, std::uint64_t size) : name_(name) {
+SealedMemory::SealedMemory(const std::string& name, std::uint64_t size) {
+  name_ = name;
   if (detail::Failure failure = create_memfd(name, size, fd_)) detail::raise(failure, name_);
 }
 
@@ -123,39 +115,6 @@ SealedMemory SealedMemory::adopt(int fd, Seal required, std::string name,
   SealedMemory memory;
   detail::report(adopt_into(fd, required, std::move(name), memory), ec);
   return memory;
-}
-
-SealedMemory& SealedMemory::operator=(SealedMemory&& other) noexcept {
-  if (this != &other) {
-    detail::close_fd(fd_);
-    name_ = std::move(other.name_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-SealedMemory::~SealedMemory() {
-  detail::close_fd(fd_);
-}
-
-void SealedMemory::resize(std::uint64_t size) {
-  if (detail::Failure failure = resize_memfd(fd_, size)) detail::raise(failure, name_);
-}
-
-void SealedMemory::resize(std::uint64_t size, std::error_code& ec) noexcept {
-  detail::report(resize_memfd(fd_, size), ec);
-}
-
-std::uint64_t SealedMemory::size() const {
-  detail::FileInfo info;
-  if (detail::Failure failure = detail::stat_fd(fd_, info)) detail::raise(failure, name_);
-  return info.size;
-}
-
-std::uint64_t SealedMemory::size(std::error_code& ec) const noexcept {
-  detail::FileInfo info;
-  detail::report(detail::stat_fd(fd_, info), ec);
-  return info.size;
 }
 
 void SealedMemory::seal(Seal seals) {

@@ -216,16 +216,14 @@ void SharedMemoryObject::remove(const std::string& name, std::error_code& ec) no
 }
 
 SharedMemoryObject::SharedMemoryObject(SharedMemoryObject&& other) noexcept
-    : name_(std::move(other.name_)),
-      fd_(std::exchange(other.fd_, -1)),
+    : detail::MemoryObject(std::move(other)),
       created_(std::exchange(other.created_, false)),
       owner_pid_(std::exchange(other.owner_pid_, 0)) {}
 
 SharedMemoryObject& SharedMemoryObject::operator=(SharedMemoryObject&& other) noexcept {
   if (this != &other) {
     close();
-    name_ = std::move(other.name_);
-    fd_ = std::exchange(other.fd_, -1);
+    detail::MemoryObject::operator=(std::move(other));
     created_ = std::exchange(other.created_, false);
     owner_pid_ = std::exchange(other.owner_pid_, 0);
   }
@@ -248,15 +246,6 @@ void SharedMemoryObject::set_remove_on_destroy(bool remove) noexcept {
 
 namespace {
 
-detail::Failure resize_fd(int fd, std::uint64_t size) noexcept {
-  if (fd < 0) return detail::make_failure("resize", EBADF, "no object is open");
-  detail::FileInfo info;
-  if (detail::Failure failure = detail::stat_fd(fd, info)) return failure;
-  if (size > info.size) return detail::allocate_fd(fd, size);
-  if (size < info.size) return detail::truncate_fd(fd, size);
-  return {};
-}
-
 detail::Failure stat_mode(int fd, unsigned& mode) noexcept {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return detail::make_failure("fstat", errno);
@@ -265,26 +254,6 @@ detail::Failure stat_mode(int fd, unsigned& mode) noexcept {
 }
 
 }  // namespace
-
-void SharedMemoryObject::resize(std::uint64_t size) {
-  if (detail::Failure failure = resize_fd(fd_, size)) detail::raise(failure, name_);
-}
-
-void SharedMemoryObject::resize(std::uint64_t size, std::error_code& ec) noexcept {
-  detail::report(resize_fd(fd_, size), ec);
-}
-
-std::uint64_t SharedMemoryObject::size() const {
-  detail::FileInfo info;
-  if (detail::Failure failure = detail::stat_fd(fd_, info)) detail::raise(failure, name_);
-  return info.size;
-}
-
-std::uint64_t SharedMemoryObject::size(std::error_code& ec) const noexcept {
-  detail::FileInfo info;
-  detail::report(detail::stat_fd(fd_, info), ec);
-  return info.size;
-}
 
 unsigned SharedMemoryObject::mode() const {
   unsigned mode = 0;

@@ -11,6 +11,7 @@
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
 #include "mmapxx/mapped_file.hpp"
+#include "mmapxx/memory_object.hpp"
 #include "mmapxx/options.hpp"
 
 namespace mmapxx {
@@ -41,7 +42,7 @@ inline constexpr Seal fixed_size = Seal::Shrink | Seal::Grow;
 // Owns a memfd: created MFD_CLOEXEC|MFD_ALLOW_SEALING, resizable until sealed. Give it to another
 // process with send() (SCM_RIGHTS) or by inheritance across fork/exec; the peer takes it with
 // receive() or adopt(), which by default refuse memory whose size is not sealed.
-class SealedMemory {
+class SealedMemory : public detail::MemoryObject {
  public:
   SealedMemory() noexcept = default;
   // `name` shows in /proc/PID/fd ("memfd:name"); at most 249 bytes, no NUL. The size is given
@@ -63,19 +64,7 @@ class SealedMemory {
   static SealedMemory receive(int socket, Seal required = fixed_size);
   static SealedMemory receive(int socket, Seal required, std::error_code& ec) noexcept;
 
-  SealedMemory(SealedMemory&& other) noexcept
-      : name_(std::move(other.name_)), fd_(std::exchange(other.fd_, -1)) {}
-  SealedMemory& operator=(SealedMemory&& other) noexcept;
-  SealedMemory(const SealedMemory&) = delete;
-  SealedMemory& operator=(const SealedMemory&) = delete;
-  ~SealedMemory();
-
-  // Grows with posix_fallocate, shrinks with ftruncate; EPERM once the size is sealed.
-  void resize(std::uint64_t size);
-  void resize(std::uint64_t size, std::error_code& ec) noexcept;
-  std::uint64_t size() const;
-  std::uint64_t size(std::error_code& ec) const noexcept;
-
+  // resize() (from MemoryObject) fails with EPERM once the size is sealed.
   // Adds seals (F_ADD_SEALS). Seal::Write fails with EBUSY while a writable shared mapping of
   // this memory exists anywhere; after it, map<Access::Write>() fails with EPERM.
   void seal(Seal seals = fixed_size);
@@ -83,28 +72,10 @@ class SealedMemory {
   Seal seals() const;  // F_GET_SEALS
   Seal seals(std::error_code& ec) const noexcept;
 
-  // Maps the memory (all of it by default). MappedFile<Access::Write>::resize() uses this
-  // object's descriptor: call it only while the object lives.
-  template <Access A>
-  MappedFile<A> map(const MapOptions& options = {}) const {
-    return MappedFile<A>(fd_, options, name_);
-  }
-  template <Access A>
-  MappedFile<A> map(const MapOptions& options, std::error_code& ec) const noexcept {
-    return MappedFile<A>::open(fd_, options, ec, name_);
-  }
-
-  const std::string& name() const noexcept { return name_; }
-  int fd() const noexcept { return fd_; }
   int release() noexcept { return std::exchange(fd_, -1); }  // the caller now owns the fd
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-
  private:
   static detail::Failure adopt_into(int fd, Seal required, std::string name,
                                     SealedMemory& out) noexcept;
-
-  std::string name_;
-  int fd_ = -1;
 };
 
 // SCM_RIGHTS over a connected Unix socket (one descriptor and one byte per message). The

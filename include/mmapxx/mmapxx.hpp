@@ -9,6 +9,7 @@
 #include "mmapxx/mapped_file.hpp"
 #include "mmapxx/mapping.hpp"
 #include "mmapxx/memfd.hpp"
+#include "mmapxx/memory_object.hpp"
 #include "mmapxx/options.hpp"
 #include "mmapxx/page.hpp"
 #include "mmapxx/protection_guard.hpp"

@@ -10,6 +10,7 @@
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
 #include "mmapxx/mapped_file.hpp"
+#include "mmapxx/memory_object.hpp"
 #include "mmapxx/options.hpp"
 
 namespace mmapxx {
@@ -24,7 +25,7 @@ namespace mmapxx {
 // The object owns its descriptor (closed by the destructor). The name is removed only by unlink()
 // or remove(), or by the destructor when set_remove_on_destroy(true) was asked for; that removal
 // happens only in the process that set it, never in a forked child that inherited the object.
-class SharedMemoryObject {
+class SharedMemoryObject : public detail::MemoryObject {
  public:
   SharedMemoryObject() noexcept = default;
 
@@ -59,27 +60,8 @@ class SharedMemoryObject {
   SharedMemoryObject& operator=(const SharedMemoryObject&) = delete;
   ~SharedMemoryObject();
 
-  // Sets the size: grows with posix_fallocate, so a full /dev/shm is ENOSPC now rather than SIGBUS
-  // on first touch; shrinks with ftruncate (pages of existing mappings past the new end then
-  // fault, exactly as with a file).
-  void resize(std::uint64_t size);
-  void resize(std::uint64_t size, std::error_code& ec) noexcept;
-  std::uint64_t size() const;  // fstat
-  std::uint64_t size(std::error_code& ec) const noexcept;
   unsigned mode() const;  // permission bits, from fstat
   unsigned mode(std::error_code& ec) const noexcept;
-
-  // Maps the object (the whole of it by default). The mapping stays valid after this object is
-  // destroyed, but MappedFile<Access::Write>::resize() uses this object's descriptor: call it
-  // only while the object lives.
-  template <Access A>
-  MappedFile<A> map(const MapOptions& options = {}) const {
-    return MappedFile<A>(fd_, options, name_);
-  }
-  template <Access A>
-  MappedFile<A> map(const MapOptions& options, std::error_code& ec) const noexcept {
-    return MappedFile<A>::open(fd_, options, ec, name_);
-  }
 
   // shm_unlink(name()): the name goes away, the memory lives while it is open or mapped. Also
   // cancels remove-on-destroy.
@@ -90,10 +72,7 @@ class SharedMemoryObject {
   void set_remove_on_destroy(bool remove) noexcept;
   bool remove_on_destroy() const noexcept { return owner_pid_ != 0; }
 
-  const std::string& name() const noexcept { return name_; }
-  int fd() const noexcept { return fd_; }
   bool created() const noexcept { return created_; }  // this call created the object
-  explicit operator bool() const noexcept { return fd_ >= 0; }
 
  private:
   enum class How { Create, Open, OpenReadOnly, OpenOrCreate, Unique };
@@ -101,8 +80,6 @@ class SharedMemoryObject {
                               SharedMemoryObject& out) noexcept;
   void close() noexcept;
 
-  std::string name_;
-  int fd_ = -1;
   bool created_ = false;
   int owner_pid_ = 0;  // != 0: unlink on destruction, in this process only
 };
