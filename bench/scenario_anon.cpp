@@ -56,8 +56,8 @@ void scenario_anon(Context& ctx) {
                  r.advise(mmapxx::Advice::PopulateWrite);
                  touch(r, s);
                }},
-              // mmapxx applies MADV_HUGEPAGE after mmap(MAP_POPULATE): already 4 KiB pages.
-              {"populate=true + huge_pages", [=](Sink& s) {
+              // The library's way: advice first, then MADV_POPULATE_WRITE, so huge pages.
+              {"mmapxx populate=true + huge_pages", [=](Sink& s) {
                  AnonymousRegion r(size, AnonymousOptions{.populate = true, .huge_pages = thp});
                  touch(r, s);
                }}});

@@ -51,10 +51,9 @@ void scenario_cold(Context& ctx) {
                    MappedFile<Access::Read> f(path);
                    s.consume(f.data(), f.size());
                  }},
-                {"mmapxx MADV_SEQUENTIAL",
+                {"mmapxx advice=Sequential",
                  [=](Sink& s) {
-                   MappedFile<Access::Read> f(path);
-                   f.advise(Advice::Sequential);
+                   MappedFile<Access::Read> f(path, {.advice = Advice::Sequential});
                    s.consume(f.data(), f.size());
                  }},
                 {"mmapxx MADV_SEQUENTIAL+WILLNEED",
@@ -64,9 +63,16 @@ void scenario_cold(Context& ctx) {
                    f.advise(Advice::WillNeed);
                    s.consume(f.data(), f.size());
                  }},
-                {"mmapxx MADV_POPULATE_READ", [=](Sink& s) {
+                {"mmapxx MADV_POPULATE_READ",
+                 [=](Sink& s) {
                    MappedFile<Access::Read> f(path);
                    f.advise(Advice::PopulateRead);
+                   s.consume(f.data(), f.size());
+                 }},
+                // MADV_SEQUENTIAL at map time, then MADV_POPULATE_READ, in the constructor.
+                {"mmapxx advice=Sequential, populate", [=](Sink& s) {
+                   MappedFile<Access::Read> f(path,
+                                              {.populate = true, .advice = Advice::Sequential});
                    s.consume(f.data(), f.size());
                  }}});
 

@@ -53,8 +53,8 @@ std::vector<Method> random_methods(const std::string& path,
                }});
   if (persistent) {
     // A long-lived mapping: set up once, outside the timing; its pages get mapped by the warm-up.
-    auto file = std::make_shared<MappedFile<Access::Read>>(path);
-    file->advise(Advice::Random);
+    auto file = std::make_shared<MappedFile<Access::Read>>(
+        path, mmapxx::MapOptions{.advice = Advice::Random});
     m.push_back({"mmapxx long-lived mapping", [=](Sink& s) {
                    for (std::uint64_t o : *offsets) s.consume(file->data() + o, block);
                  }});
@@ -85,9 +85,8 @@ std::vector<Method> random_methods(const std::string& path,
                  }});
   }
   // Fresh mappings: map, read, unmap all timed, page faults included.
-  m.push_back({"mmapxx fresh map MADV_RANDOM", [=](Sink& s) {
-                 MappedFile<Access::Read> f(path);
-                 f.advise(Advice::Random);
+  m.push_back({"mmapxx fresh map advice=Random", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path, {.advice = Advice::Random});
                  for (std::uint64_t o : *offsets) s.consume(f.data() + o, block);
                }});
   m.push_back({"mmapxx fresh map default", [=](Sink& s) {

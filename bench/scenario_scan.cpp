@@ -66,9 +66,8 @@ std::vector<Method> scan_methods(const std::string& path, std::size_t size,
                  f.advise(Advice::PopulateRead);
                  s.consume(f.data(), f.size());
                }});
-  m.push_back({"mmapxx MADV_SEQUENTIAL", [=](Sink& s) {
-                 MappedFile<Access::Read> f(path);
-                 f.advise(Advice::Sequential);
+  m.push_back({"mmapxx advice=Sequential", [=](Sink& s) {
+                 MappedFile<Access::Read> f(path, {.advice = Advice::Sequential});
                  s.consume(f.data(), f.size());
                }});
   m.push_back({"mmapxx MADV_HUGEPAGE", [=](Sink& s) {
