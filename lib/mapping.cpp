@@ -143,11 +143,14 @@ Failure MappingCore::residency_of(std::size_t offset, std::size_t length,
     return ::mincore(s.begin, s.length, out.pages.data());
   });
   if (f) return f;
-  // Only bit 0 has a meaning; the others are reserved.
+  // Only bit 0 has a meaning; the others are reserved. The count is a local: a byte store could
+  // alias out.resident and would keep the loop from vectorising.
+  std::size_t resident = 0;
   for (std::uint8_t& page : out.pages) {
     page &= 1;
-    out.resident += page;
+    resident += page;
   }
+  out.resident = resident;
   return {};
 }
 
