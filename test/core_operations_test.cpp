@@ -51,7 +51,7 @@ TEST_CASE("Residency follows touching and DontNeed on anonymous memory") {
 }
 
 TEST_CASE("Residency of a file follows the page cache: cold, then populated, then touched") {
-  TempDir dir;
+  TempDir dir("/var/tmp");
   const std::string path = dir.file("cold");
   write_cold(path, 32 * page_size());
   MappedFile<Access::Read> file(path);

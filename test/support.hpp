@@ -25,8 +25,10 @@ inline constexpr bool mlock_is_real = true;
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mmapxx-test-XXXXXX").string();
+  // `base` defaults to $TMPDIR or /tmp; tests that need a real disk (page-cache eviction does
+  // nothing on tmpfs) pass "/var/tmp".
+  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+    std::string pattern = (base / "mmapxx-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
