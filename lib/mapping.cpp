@@ -166,18 +166,29 @@ Residency MappingCore::residency(std::size_t offset, std::size_t length,
   return result;
 }
 
+// The mprotect is made here, not in ProtectionGuard: whatever runs after a syscall returns runs
+// with cold branch predictors, so the guard is built with nothing but stores after it.
 ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset,
                                      std::size_t length) const {
-  PageSpan span;
-  or_throw(page_span_of("mprotect", offset, length, span), *this);
-  return ProtectionGuard({span.begin, span.length}, protection, protection_);
+  std::error_code ec;
+  ProtectionGuard guard = protect(protection, offset, length, ec);
+  if (ec) {
+    PageSpan span;
+    or_throw(page_span_of("mprotect", offset, length, span), *this);
+    raise(make_failure("mprotect", ec.value(), range_detail(offset, length)), label());
+  }
+  return guard;
 }
 
 ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, std::size_t length,
                                      std::error_code& ec) const noexcept {
   PageSpan span;
   if (report(page_span_of("mprotect", offset, length, span), ec)) return {};
-  return ProtectionGuard::make({span.begin, span.length}, protection, protection_, ec);
+  if (span.length != 0 && ::mprotect(span.begin, span.length, to_prot(protection)) != 0) {
+    ec.assign(errno, std::generic_category());
+    return {};
+  }
+  return ProtectionGuard(span.begin, span.length, protection_);
 }
 
 }  // namespace mmapxx::detail

@@ -62,8 +62,8 @@ ProtectionGuard& ProtectionGuard::operator=(ProtectionGuard&& other) noexcept {
 }
 
 ProtectionGuard::~ProtectionGuard() {
-  std::error_code ignored;
-  restore(ignored);
+  // One call, nothing after it: code that runs right after a syscall returns is the costly part.
+  if (length_ != 0) ::mprotect(begin_, length_, detail::to_prot(restore_to_));
 }
 
 void ProtectionGuard::restore() {

@@ -10,6 +10,10 @@
 
 namespace mmapxx {
 
+namespace detail {
+class MappingCore;
+}
+
 class ProtectionGuard {
  public:
   ProtectionGuard() noexcept = default;
@@ -34,6 +38,10 @@ class ProtectionGuard {
   Protection restore_to() const noexcept { return restore_to_; }
 
  private:
+  friend class detail::MappingCore;
+  // Adopts pages whose protection the caller already changed.
+  ProtectionGuard(std::byte* begin, std::size_t length, Protection restore_to) noexcept
+      : begin_(begin), length_(length), restore_to_(restore_to) {}
   detail::Failure apply(std::span<const std::byte> range, Protection protection,
                         Protection restore_to) noexcept;
 
