@@ -283,7 +283,16 @@ TEST_CASE("as<T> checks size and alignment") {
   CHECK(file.as<std::uint32_t>().size() == 3);
   CHECK(file.as<std::uint32_t>()[0] == 0x01010101u);
   CHECK_THROWS_WITH(file.as<std::uint64_t>(), Catch::Contains("not a multiple of 8"));
+  std::error_code ec;
+  CHECK(file.as<std::uint32_t>(ec).size() == 3);
+  CHECK_FALSE(ec);
+  CHECK(file.as<std::uint64_t>(ec).empty());
+  CHECK(ec == std::errc::invalid_argument);
   MappedFile<Access::Read> shifted(path, {.offset = 1, .length = 8});
+  CHECK(shifted.as<std::uint32_t>(ec).empty());
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(shifted.as<char>(ec).size() == 8);
+  CHECK_FALSE(ec);
   try {
     (void)shifted.as<std::uint32_t>();
     FAIL("misaligned view accepted");

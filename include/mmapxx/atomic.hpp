@@ -8,6 +8,8 @@
 #include <span>
 #include <type_traits>
 
+#include "mmapxx/flags.hpp"
+
 namespace mmapxx {
 
 namespace detail {
@@ -20,14 +22,12 @@ void check_object_at(const std::byte* data, std::size_t bytes, std::size_t offse
 // The T living at bytes[offset]: checked to fit and to be aligned for T. T must be trivially
 // copyable (no pointers to one process's heap, no vtables). The memory is reused as is: a fresh
 // shared mapping reads as zero, which must be a valid T.
-template <class T>
-requires std::is_trivially_copyable_v<T> T& object_at(std::span<std::byte> bytes,
-                                                      std::size_t offset = 0) {
+template <TriviallyCopyable T>
+T& object_at(std::span<std::byte> bytes, std::size_t offset = 0) {
   detail::check_object_at(bytes.data(), bytes.size(), offset, sizeof(T), alignof(T));
   return *std::launder(reinterpret_cast<T*>(bytes.data() + offset));
 }
-template <class T>
-requires std::is_trivially_copyable_v<T>
+template <TriviallyCopyable T>
 const T& object_at(std::span<const std::byte> bytes, std::size_t offset = 0) {
   detail::check_object_at(bytes.data(), bytes.size(), offset, sizeof(T), alignof(T));
   return *std::launder(reinterpret_cast<const T*>(bytes.data() + offset));
@@ -36,9 +36,8 @@ const T& object_at(std::span<const std::byte> bytes, std::size_t offset = 0) {
 // A std::atomic_ref on the T at bytes[offset]. Only lock-free types are allowed: a non-lock-free
 // atomic takes a lock that lives in one process's memory, so it would not exclude other
 // processes. The address must meet atomic_ref's required_alignment (it may exceed alignof(T)).
-template <class T>
-requires std::is_trivially_copyable_v<T> std::atomic_ref<T> atomic_at(std::span<std::byte> bytes,
-                                                                      std::size_t offset = 0) {
+template <TriviallyCopyable T>
+std::atomic_ref<T> atomic_at(std::span<std::byte> bytes, std::size_t offset = 0) {
   static_assert(std::atomic_ref<T>::is_always_lock_free,
                 "atomics shared between processes must be lock-free");
   detail::check_object_at(bytes.data(), bytes.size(), offset, sizeof(T),

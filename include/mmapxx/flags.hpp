@@ -2,8 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace mmapxx {
+
+// What may be viewed in place in mapped bytes (as<T>(), object_at<T>()): types whose bytes are
+// their whole value.
+template <class T>
+concept TriviallyCopyable = std::is_trivially_copyable_v<T>;
 
 // How a file is mapped. It is a template argument, so what a mapping may do is known at compile
 // time.

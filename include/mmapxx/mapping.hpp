@@ -101,6 +101,16 @@ class MappingCore {
 void check_view_cast(const std::byte* data, std::size_t size, std::size_t element_size,
                      std::size_t element_alignment, const char* label);
 
+inline bool view_cast_fits(const std::byte* data, std::size_t size, std::size_t element_size,
+                           std::size_t element_alignment, std::error_code& ec) noexcept {
+  if (size % element_size == 0 && reinterpret_cast<std::uintptr_t>(data) % element_alignment == 0) {
+    ec.clear();
+    return true;
+  }
+  ec = std::make_error_code(std::errc::invalid_argument);
+  return false;
+}
+
 template <bool Writable>
 class Mapping : public MappingCore {
  public:
@@ -119,15 +129,25 @@ class Mapping : public MappingCore {
 
   // The view as an array of T; throws invalid_argument unless size() is a multiple of sizeof(T)
   // and data() is aligned for T.
-  template <class T>
-  requires std::is_trivially_copyable_v<T> std::span<const T> as()
-  const {
+  template <TriviallyCopyable T>
+  std::span<const T> as() const {
     check_view_cast(data_, size_, sizeof(T), alignof(T), label());
     return {reinterpret_cast<const T*>(data_), size_ / sizeof(T)};
   }
-  template <class T>
-  requires(std::is_trivially_copyable_v<T>&& Writable) std::span<T> as() {
+  template <TriviallyCopyable T>
+  std::span<T> as() requires Writable {
     check_view_cast(data_, size_, sizeof(T), alignof(T), label());
+    return {reinterpret_cast<T*>(data_), size_ / sizeof(T)};
+  }
+  // The same without exceptions: an empty span and errc::invalid_argument when it does not fit.
+  template <TriviallyCopyable T>
+  std::span<const T> as(std::error_code& ec) const noexcept {
+    if (!view_cast_fits(data_, size_, sizeof(T), alignof(T), ec)) return {};
+    return {reinterpret_cast<const T*>(data_), size_ / sizeof(T)};
+  }
+  template <TriviallyCopyable T>
+  std::span<T> as(std::error_code& ec) noexcept requires Writable {
+    if (!view_cast_fits(data_, size_, sizeof(T), alignof(T), ec)) return {};
     return {reinterpret_cast<T*>(data_), size_ / sizeof(T)};
   }
 
