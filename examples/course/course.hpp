@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,5 +86,42 @@ class Turn {
  private:
   int fds_[2];
 };
+
+// The slides' parent/child scenario on two shared pages, whatever backs them (a file or anonymous
+// memory: that is the lesson). The parent fills page 2 with 'b'; the child then waits `seconds`,
+// prints 10 bytes of each page and fills page 1 with 'c'; the parent waits for it and prints page
+// 1. Returns main's exit code.
+inline int parent_and_child(std::span<std::byte> two_pages, unsigned seconds = 0) {
+  const std::size_t page = two_pages.size() / 2;
+  const std::span<std::byte> page1 = two_pages.first(page);
+  const std::span<std::byte> page2 = two_pages.subspan(page, page);
+
+  Turn page2_filled;
+  std::fflush(stdout);  // else the child would print the parent's buffered lines again
+  const pid_t child = ::fork();
+  if (child < 0) {
+    std::perror("fork");
+    return 1;
+  }
+  if (child == 0) {  // fils
+    page2_filled.wait();
+    ::sleep(seconds);
+    std::printf("fils, page 1 : ");
+    list(page1, 10);
+    std::printf("fils, page 2 : ");
+    list(page2, 10);
+    fill(page1, 'c');
+    std::fflush(stdout);
+    ::_exit(0);
+  }
+  // père
+  fill(page2, 'b');
+  page2_filled.go();
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  std::printf("page 1 père : ");
+  list(page1, 10);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
 
 }  // namespace course
