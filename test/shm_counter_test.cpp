@@ -16,15 +16,6 @@ using namespace mmapxx::test;
 
 namespace {
 
-std::error_code code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return {};
-}
-
 // Reaps every child in whatever order they end; if one fails, opens the start gate so the others
 // do not wait for it forever.
 void wait_all(std::size_t children, std::span<std::byte> page) {

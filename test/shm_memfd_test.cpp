@@ -23,15 +23,6 @@ struct SocketPair {
   }
 };
 
-std::error_code code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return {};
-}
-
 SealedMemory filled(const std::string& text, Seal seals) {
   SealedMemory memory("mmapxx-test", text.size());
   {

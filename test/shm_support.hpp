@@ -10,13 +10,26 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "mmapxx/error.hpp"
+
 namespace mmapxx::test {
+
+// The errno an mmapxx call failed with (empty when it did not throw).
+inline std::error_code code_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return {};
+}
 
 // Every name starts with "/mmapxx-test-<pid>-", so parallel test processes never collide and a
 // leak check sees only its own names.

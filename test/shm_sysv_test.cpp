@@ -14,15 +14,6 @@ using namespace mmapxx::test;
 
 namespace {
 
-std::error_code code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return {};
-}
-
 bool segment_exists(int id) {
   shmid_ds info{};
   return ::shmctl(id, IPC_STAT, &info) == 0;
