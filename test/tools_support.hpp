@@ -30,32 +30,17 @@ struct ToolResult {
 
 // A scratch directory under the build tree: a real disk filesystem even where /tmp is tmpfs
 // (page-cache eviction and SEEK_DATA need one).
-class ScratchDir {
+class ScratchDir : public TempDir {
  public:
-  ScratchDir() {
-    std::string pattern = std::string(TOOLS_SCRATCH) + "/tools-test-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
+  ScratchDir() : TempDir(TOOLS_SCRATCH) {}
 
   // Names in the directory that start with '.': what a failed mmcp must not leave behind.
   std::vector<std::string> hidden() const {
     std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_))
+    for (const auto& e : std::filesystem::directory_iterator(path()))
       if (e.path().filename().string().front() == '.') names.push_back(e.path().filename());
     return names;
   }
-
- private:
-  std::filesystem::path path_;
 };
 
 class ToolRun {
