@@ -1,8 +1,11 @@
-#include "primitive.hpp"
+#include "mapping/primitive.hpp"
 
 #include <sys/mman.h>
 
 #include <cerrno>
+
+#include "base/messages.hpp"
+#include "mapping/registry.hpp"
 
 namespace mmapxx::detail {
 

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "file.hpp"
+#include "base/fd.hpp"
 #include "mmapxx/memfd.hpp"
 
 namespace mmapxx {

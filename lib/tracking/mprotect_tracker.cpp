@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cerrno>
 
-#include "primitive.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx {
 

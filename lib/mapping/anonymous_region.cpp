@@ -5,8 +5,8 @@
 
 #include <cerrno>
 
-#include "file.hpp"
-#include "primitive.hpp"
+#include "base/fd.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx {
 

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "file.hpp"
+#include "base/fd.hpp"
 
 namespace mmapxx::detail {
 

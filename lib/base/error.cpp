@@ -1,11 +1,10 @@
 #include "mmapxx/error.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <new>
 
-#include "primitive.hpp"
+#include "base/messages.hpp"
+#include "mmapxx/mapping.hpp"
 
 namespace mmapxx {
 
@@ -31,10 +30,6 @@ Error::Error(std::string operation, std::string path, std::error_code code, std:
       message_(compose(operation_, path_, code, detail_)) {}
 
 namespace detail {
-
-std::size_t query_page_size() noexcept {
-  return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-}
 
 Failure make_failure(const char* operation, int code, std::string detail) noexcept {
   return Failure{operation, code, std::move(detail)};

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <utility>
 
-#include "file.hpp"
-#include "shm_name.hpp"
+#include "base/fd.hpp"
+#include "shm/shm_name.hpp"
 
 namespace mmapxx {
 

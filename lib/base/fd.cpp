@@ -1,4 +1,4 @@
-#include "file.hpp"
+#include "base/fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

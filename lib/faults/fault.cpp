@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "fault_internal.hpp"
-#include "primitive.hpp"
+#include "faults/fault_internal.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx {
 

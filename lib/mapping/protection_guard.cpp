@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "primitive.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx {
 

@@ -5,7 +5,8 @@
 #include <cerrno>
 #include <utility>
 
-#include "primitive.hpp"
+#include "base/messages.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx::detail {
 

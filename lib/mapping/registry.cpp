@@ -10,8 +10,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "fault_internal.hpp"
-#include "primitive.hpp"
+#include "mapping/registry.hpp"
 
 namespace mmapxx::detail {
 

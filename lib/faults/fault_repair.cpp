@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <thread>
 
-#include "fault_internal.hpp"
-#include "primitive.hpp"
+#include "faults/fault_internal.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx {
 

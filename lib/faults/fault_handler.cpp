@@ -15,8 +15,8 @@
 #include <atomic>
 #include <cerrno>
 
-#include "fault_internal.hpp"
-#include "primitive.hpp"
+#include "faults/fault_internal.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx::detail {
 

@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "shm_name.hpp"
+#include "shm/shm_name.hpp"
 
 namespace mmapxx {
 

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <utility>
 
-#include "file.hpp"
-#include "primitive.hpp"
+#include "base/fd.hpp"
+#include "mapping/primitive.hpp"
 
 namespace mmapxx {
 

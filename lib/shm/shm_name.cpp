@@ -1,4 +1,4 @@
-#include "shm_name.hpp"
+#include "shm/shm_name.hpp"
 
 #include <sys/random.h>
 #include <sys/stat.h>

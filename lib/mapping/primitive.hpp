@@ -42,12 +42,4 @@ PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
 int to_prot(Protection protection) noexcept;
 int to_madvise(Advice advice) noexcept;
 
-// Fault-registry hooks (lib/registry.cpp): the registered ranges are what fault translation
-// may claim. `file_offset` is the file offset of `begin`.
-void registry_add(const std::byte* begin, std::size_t length, const char* label,
-                  std::uint64_t file_offset) noexcept;
-void registry_remove(const std::byte* begin) noexcept;
-
-std::string range_detail(std::uint64_t offset, std::size_t length);
-
 }  // namespace mmapxx::detail
