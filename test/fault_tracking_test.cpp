@@ -55,12 +55,8 @@ void exact_every_other_page(std::size_t bytes) {
 
 }  // namespace
 
-TEST_CASE("WriteTracker with userfaultfd: 256 MiB, every other page written, exact") {
-  exact_every_other_page(256u << 20);
-}
-
-TEST_CASE("WriteTracker with userfaultfd: 1 GiB, every other page written, exact", "[.][stress]") {
-  exact_every_other_page(1u << 30);
+TEST_CASE("WriteTracker with userfaultfd: 1 GiB, every other page written, exact") {
+  exact_every_other_page(1u << 30);  // 512 MiB written: about a second
 }
 
 TEST_CASE("WriteTracker with userfaultfd: reads do not count, reset re-arms, content kept") {
