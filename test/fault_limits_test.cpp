@@ -113,3 +113,49 @@ TEST_CASE("no fixed capacity: a fault in the last of 50,000 live mappings is cau
       60);
   CHECK(exited_with(status, 0));
 }
+
+TEST_CASE("with the heap exhausted, guarded() still throws a FaultError, not std::bad_alloc") {
+  const int status = run_with_watchdog([] {
+    TruncatedFile t;
+    const std::byte* past = t.file.data() + 2 * page_size();
+    try {  // installs the handler and this thread's signal stack while memory is plentiful
+      guarded([&] { load(past); });
+    } catch (const FaultError&) {
+    }
+    // Cap the address space at what is in use now plus 64 MiB, then fill the heap: big blocks
+    // first, then ever smaller ones, down to the smallest malloc.
+    struct rlimit limit {};
+    ::getrlimit(RLIMIT_AS, &limit);
+    unsigned long long vm_pages = 0;
+    if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(statm, "%llu", &vm_pages) != 1) vm_pages = 0;
+      std::fclose(statm);
+    }
+    if (vm_pages == 0) return 6;
+    const struct rlimit tight { vm_pages * page_size() + (64ull << 20), limit.rlim_max };
+    if (::setrlimit(RLIMIT_AS, &tight) != 0) return 5;
+    void* chain = nullptr;
+    for (std::size_t size = 1 << 20; size >= sizeof(void*); size /= 2)
+      while (void* block = std::malloc(size)) {
+        *static_cast<void**>(block) = chain;
+        chain = block;
+      }
+    int result = 1;
+    try {
+      guarded([&] { load(past); });
+    } catch (const FaultError& e) {
+      result = e.signal() == SIGBUS ? 0 : 2;
+    } catch (const std::bad_alloc&) {
+      result = 3;
+    } catch (...) {
+      result = 4;
+    }
+    while (chain != nullptr) {
+      void* next = *static_cast<void**>(chain);
+      std::free(chain);
+      chain = next;
+    }
+    return result;
+  });
+  CHECK(exited_with(status, 0));
+}
