@@ -1,6 +1,7 @@
 // WriteTracker at scale and over every kind of memory: the userfaultfd mechanism (exact at any
 // size), the mprotect fallback past vm.max_map_count (conservative, no crash), and the noexcept
 // overloads.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -79,6 +80,14 @@ TEST_CASE("WriteTracker with userfaultfd: reads do not count, reset re-arms, con
   store(region.data() + 5 * page_size() + 1, std::byte{2});
   CHECK(tracker.dirty_pages() == std::vector<std::size_t>{5});
   CHECK(region[5 * page_size()] == std::byte{1});
+  // The kernel writing on our behalf counts too.
+  TempDir dir;
+  write_file(dir.file("in.bin"), pattern(100));
+  const int fd = ::open(dir.file("in.bin").c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  CHECK(::read(fd, region.data() + 40 * page_size(), 100) == 100);
+  ::close(fd);
+  CHECK(tracker.dirty_pages() == std::vector<std::size_t>{5, 40});
 }
 
 TEST_CASE("WriteTracker over shared memory and file mappings: exact, whichever mechanism") {

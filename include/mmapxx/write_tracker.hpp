@@ -37,10 +37,11 @@ enum class WriteTracking {
 // unless the kernel's area limit forced the conservative "all dirty" answer).
 //
 // `region` must be private or shared memory you or mmapxx mapped, readable and writable
-// (`restore_to`, which the Mprotect mechanism puts back when done). Writes from any thread, and
-// writes by the kernel on the process's behalf (read(2) into the region), are tracked; reset()
-// and dirty_pages() are meant for quiescent points: a write racing with them may or may not be
-// counted in that round.
+// (`restore_to`, which the Mprotect mechanism puts back when done). Writes from any thread are
+// tracked; with Userfaultfd, writes by the kernel on the process's behalf (read(2) into the
+// region) too, while with Mprotect such a call fails with EFAULT on a still-protected page.
+// reset() and dirty_pages() are meant for quiescent points: a write racing with them may or may
+// not be counted in that round.
 //
 // Kernel floor: Linux 6.7 for Userfaultfd (detected at run time); Mprotect works everywhere.
 class WriteTracker {
