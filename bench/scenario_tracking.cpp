@@ -24,9 +24,8 @@ std::shared_ptr<Tracked> tracked(std::size_t size, WriteTracking how, std::error
   auto t = std::make_shared<Tracked>();
   t->region = mmapxx::AnonymousRegion(size);
   for (std::size_t i = 0; i < size; i += 4096) t->region[i] = std::byte{1};  // populated
-  t->tracker = mmapxx::WriteTracker::make(t->region.bytes(),
-                                          mmapxx::Protection::Read | mmapxx::Protection::Write,
-                                          how, ec);
+  t->tracker = mmapxx::WriteTracker::make(
+      t->region.bytes(), mmapxx::Protection::Read | mmapxx::Protection::Write, how, ec);
   return t;
 }
 
@@ -93,8 +92,8 @@ void scenario_tracking(Context& ctx) {
       if (s.checksum) consume_pages(pages, s);
     };
   };
-  ctx.run(collect, {{"mprotect + SIGSEGV", take(mprotect)},
-                    {"userfaultfd PAGEMAP_SCAN", take(uffd)}});
+  ctx.run(collect,
+          {{"mprotect + SIGSEGV", take(mprotect)}, {"userfaultfd PAGEMAP_SCAN", take(uffd)}});
 }
 
 }  // namespace mmbench

@@ -132,7 +132,7 @@ TEST_CASE("with the heap exhausted, guarded() still throws a FaultError, not std
       std::fclose(statm);
     }
     if (vm_pages == 0) return 6;
-    const struct rlimit tight { vm_pages * page_size() + (64ull << 20), limit.rlim_max };
+    const struct rlimit tight { vm_pages *page_size() + (64ull << 20), limit.rlim_max };
     if (::setrlimit(RLIMIT_AS, &tight) != 0) return 5;
     void* chain = nullptr;
     for (std::size_t size = 1 << 20; size >= sizeof(void*); size /= 2)

@@ -69,7 +69,8 @@ TEST_CASE("WriteTracker with userfaultfd: reads do not count, reset re-arms, con
   CHECK(load(region.data() + 5 * page_size()) == std::byte{7});
   CHECK(load(region.data() + 6 * page_size()) == std::byte{0});  // never populated
   CHECK(tracker.dirty_pages().empty());
-  for (std::size_t page : {0, 5, 63, 64, 69}) store(region.data() + page * page_size(), std::byte{1});
+  for (std::size_t page : {0, 5, 63, 64, 69})
+    store(region.data() + page * page_size(), std::byte{1});
   CHECK(tracker.dirty_pages() == std::vector<std::size_t>{0, 5, 63, 64, 69});
   CHECK(tracker.dirty(64));
   CHECK_FALSE(tracker.dirty(65));

@@ -149,7 +149,8 @@ Table* grown(const Table& old) noexcept {
        slots *= 2) {
     const std::size_t bytes =
         sizeof(Table) + slots * sizeof(Range) + slots * sizeof(Details) + alignof(Details);
-    void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* memory =
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) return nullptr;
     // Zero-filled memory is a valid "all free" state for these atomics.
     auto* t = new (memory) Table{slots, 0, nullptr, nullptr};

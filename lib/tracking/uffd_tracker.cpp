@@ -109,8 +109,8 @@ Failure make_uffd_tracker(std::span<std::byte> region,
   t.page_bytes = page_size();
   t.pages = region.size() / t.page_bytes;
   // User-mode-only faults need no privilege whatever vm.unprivileged_userfaultfd says.
-  t.uffd = static_cast<int>(
-      ::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
+  t.uffd =
+      static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
   if (t.uffd < 0) return make_failure("userfaultfd", errno);
   uffdio_api api{};
   api.api = UFFD_API;

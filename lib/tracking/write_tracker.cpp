@@ -38,8 +38,7 @@ WriteTracker::WriteTracker(WriteTracker&&) noexcept = default;
 WriteTracker& WriteTracker::operator=(WriteTracker&&) noexcept = default;
 WriteTracker::~WriteTracker() = default;
 
-WriteTracker::WriteTracker(std::span<std::byte> region, Protection restore_to,
-                           WriteTracking how) {
+WriteTracker::WriteTracker(std::span<std::byte> region, Protection restore_to, WriteTracking how) {
   if (detail::Failure failure = start(region, restore_to, how, backend_))
     detail::raise(failure, "");
 }
