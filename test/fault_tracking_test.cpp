@@ -173,3 +173,27 @@ TEST_CASE("WriteTracker's noexcept overloads report errors in the error_code") {
     CHECK_FALSE(ec);
   }
 }
+
+TEST_CASE("WriteTracker falls back to mprotect over memory userfaultfd cannot track") {
+  // MAP_DROPPABLE (Linux 6.11+) memory is refused by UFFDIO_REGISTER (EINVAL).
+  constexpr int map_droppable = 0x08;
+  const std::size_t bytes = 16 * page_size();
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, map_droppable | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) {
+    std::printf("skipped: MAP_DROPPABLE unsupported here (Linux 6.11+)\n");
+    return;
+  }
+  const std::span<std::byte> region(static_cast<std::byte*>(memory), bytes);
+  {
+    std::error_code ec;
+    auto forced = WriteTracker::make(region, read_write, WriteTracking::Userfaultfd, ec);
+    CHECK(ec == std::errc::invalid_argument);
+    CHECK(forced.page_count() == 0);
+    WriteTracker tracker(region);
+    CHECK(tracker.mechanism() == WriteTracking::Mprotect);
+    for (std::size_t page : {2, 9}) store(region.data() + page * page_size(), std::byte{1});
+    CHECK(tracker.dirty_pages() == std::vector<std::size_t>{2, 9});
+  }
+  CHECK(protection_at(region.data()) == "rw-p");
+  ::munmap(memory, bytes);
+}
