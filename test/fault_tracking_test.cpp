@@ -178,7 +178,8 @@ TEST_CASE("WriteTracker falls back to mprotect over memory userfaultfd cannot tr
   // MAP_DROPPABLE (Linux 6.11+) memory is refused by UFFDIO_REGISTER (EINVAL).
   constexpr int map_droppable = 0x08;
   const std::size_t bytes = 16 * page_size();
-  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, map_droppable | MAP_ANONYMOUS, -1, 0);
+  void* memory =
+      ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, map_droppable | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     std::printf("skipped: MAP_DROPPABLE unsupported here (Linux 6.11+)\n");
     return;

@@ -145,9 +145,9 @@ enum class Repair {
 // async-signal-safe (no malloc, no locks, no iostreams, no exceptions; mprotect, mmap, atomics
 // are fine) and must not leave by longjmp. Claim only what you can fix: return Retry only after
 // really fixing the cause (check fault.signal and fault.code: an mprotect cannot fix a SIGBUS),
-// Decline otherwise. A Retry that fixed nothing does not loop: when the same thread faults again
-// at the same address with no registration change or rearmed() call in between, that fault is
-// not offered to repair functions again but goes on to guarded() translation or the previous
+// Decline otherwise. A Retry that fixed nothing does not loop: when the thread's next fault is at
+// the same address again, with no registration change or rearmed() call in between, that fault
+// is not offered to repair functions but goes on to guarded() translation or the previous
 // handler.
 using RepairFunction = Repair (*)(const FaultEvent& fault, void* context) noexcept;
 

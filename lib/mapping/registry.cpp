@@ -12,6 +12,7 @@
 // as sizes double, all of them together are smaller than the current one (the bound: 2x). The
 // handler scans every slot of the table it loaded, which is fine on a path that only runs when a
 // fault happened. mmap is called directly here: this is the registry of the map primitive.
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -58,12 +59,24 @@ std::atomic<Table*> current{&first_table};
 std::atomic_flag writing = ATOMIC_FLAG_INIT;
 std::atomic<std::size_t> unregistered{0};
 
+void lock_writers() noexcept {
+  while (writing.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+}
+void unlock_writers() noexcept {
+  writing.clear(std::memory_order_release);
+}
+
 class WriterLock {
  public:
   WriterLock() noexcept {
-    while (writing.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+    // fork() waits for a writer in progress, so a child never inherits the lock held by a
+    // thread it does not have.
+    static const bool fork_safe =
+        ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
+    (void)fork_safe;
+    lock_writers();
   }
-  ~WriterLock() { writing.clear(std::memory_order_release); }
+  ~WriterLock() { unlock_writers(); }
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
 };
