@@ -95,9 +95,9 @@ TEST_CASE("a chaining handler without SA_NODEFER: two guarded faults in a row ar
 TEST_CASE("no fixed capacity: a fault in the last of 50,000 live mappings is caught") {
   // Each is its own registry entry (the kernel may merge neighbours into one area, which is
   // fine). The registry used to stop at 4,096.
-  const std::size_t count = 50000;
   const int status = run_with_watchdog(
-      [count] {
+      [] {
+        constexpr std::size_t count = 50000;
         std::vector<AnonymousRegion> regions;
         regions.reserve(count);
         for (std::size_t i = 0; i + 1 < count; ++i) regions.emplace_back(page_size());
