@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <new>
 #include <utility>
 
 #include "base/fd.hpp"
@@ -37,6 +39,17 @@ std::string fd_name(int fd) {
   return "fd " + std::to_string(fd);
 }
 
+// Runs `assign` (which copies a string and may throw std::bad_alloc) inside a noexcept call.
+template <class Assign>
+detail::Failure copy_or_fail(Assign assign) noexcept {
+  try {
+    assign();
+  } catch (const std::bad_alloc&) {
+    return detail::out_of_memory("open");
+  }
+  return {};
+}
+
 }  // namespace
 
 template <Access A>
@@ -54,7 +67,7 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::string& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  file.path_ = path;
+  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
   if (detail::report(file.map_path(options), ec)) return {};
   return file;
 }
@@ -63,7 +76,9 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_code& ec,
                                   std::string name) noexcept {
   MappedFile file;
-  file.path_ = name.empty() ? fd_name(fd) : std::move(name);
+  if (detail::report(
+          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec))
+    return {};
   if (detail::report(file.map(fd, options, /*adopt=*/false), ec)) return {};
   return file;
 }
@@ -111,7 +126,7 @@ detail::Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
 
 template <Access A>
 detail::Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
-  if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=" + std::to_string(fd));
+  if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
   if (options.create_size && A != Access::Write)
     return detail::invalid_argument("mmap", "create_size needs Access::Write");
   detail::FileInfo info;
@@ -126,15 +141,14 @@ detail::Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt
   std::size_t length = 0;
   if (info.regular) {
     if (offset > info.size)
-      return detail::invalid_argument("mmap", "offset " + std::to_string(offset) +
-                                                  " is past end of file (size " +
-                                                  std::to_string(info.size) + ")");
+      return detail::invalid_argument(
+          "mmap", "offset %" PRIu64 " is past end of file (size %" PRIu64 ")", offset, info.size);
     const std::uint64_t available = info.size - offset;
     length = options.length.value_or(static_cast<std::size_t>(available));
     if (length > available)
       return detail::invalid_argument(
-          "mmap", "length " + std::to_string(length) + " at offset " + std::to_string(offset) +
-                      " runs past end of file (size " + std::to_string(info.size) + ")");
+          "mmap", "length %zu at offset %" PRIu64 " runs past end of file (size %" PRIu64 ")",
+          length, offset, info.size);
   } else if (options.length) {
     length = *options.length;
   } else {
