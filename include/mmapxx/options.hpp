@@ -10,6 +10,16 @@
 
 namespace mmapxx {
 
+// What opening a file by path may do when the file is missing or already there (MappedFile).
+// Only Access::Write may create or truncate; every other mode and every descriptor-taking call
+// requires OpenExisting.
+enum class Creation {
+  OpenExisting,      // the file must exist; it is never created, extended or truncated (ENOENT)
+  CreateNew,         // O_CREAT|O_EXCL: the file must not exist (EEXIST); it is created
+  OpenOrCreate,      // opens the file if it exists (untouched), else creates it
+  CreateOrTruncate,  // creates the file, or empties an existing one (O_TRUNC): its data is gone
+};
+
 struct MapOptions {
   std::uint64_t offset = 0;                // any byte offset; alignment is done inside
   std::optional<std::size_t> length{};     // bytes to map; default: to end of file
@@ -18,10 +28,15 @@ struct MapOptions {
   bool locked = false;                     // mlock the range; fails if RLIMIT_MEMLOCK forbids it
   HugePages huge_pages = HugePages::None;  // Explicit is for anonymous memory only
   bool no_reserve = false;                 // MAP_NORESERVE (matters for CopyOnWrite)
-  // Access::Write only: create the file if missing (mode 0666 & ~umask) and extend it with
-  // posix_fallocate to at least this many bytes before mapping, so a full disk is ENOSPC now
-  // rather than SIGBUS later.
-  std::optional<std::uint64_t> create_size{};
+  // Access::Write with a path only: whether the file may be created or truncated (see Creation).
+  Creation creation = Creation::OpenExisting;
+  // Permission bits of a file the call creates, narrowed by the process umask as open(2) does
+  // (0666 gives 0644 under the usual umask 022). At most 07777; ignored when nothing is created.
+  unsigned mode = 0666;
+  // Size of a file the call creates (or, with CreateOrTruncate, empties), reserved with
+  // posix_fallocate so that a full disk is ENOSPC now rather than SIGBUS later. An existing file
+  // opened with OpenExisting or OpenOrCreate is never resized. Must be 0 with OpenExisting.
+  std::uint64_t initial_size = 0;
 };
 
 struct AnonymousOptions {
