@@ -7,17 +7,17 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -89,8 +89,8 @@ std::uintmax_t size_of(const std::string& path) {
 
 constexpr std::uint64_t two_63 = std::uint64_t{1} << 63;
 constexpr std::uint64_t huge_values[] = {
-    SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 10, SIZE_MAX - 4095, two_63, two_63 - 1, two_63 + 1,
-    two_63 + 4096, two_63 - 4096,
+    SIZE_MAX,   SIZE_MAX - 1, SIZE_MAX - 10, SIZE_MAX - 4095, two_63,
+    two_63 - 1, two_63 + 1,   two_63 + 4096, two_63 - 4096,
 };
 
 }  // namespace
@@ -145,9 +145,9 @@ TEST_CASE("Every size and offset near 2^64 is refused before any syscall, changi
     CHECK(ec);
     CHECK_FALSE(std::filesystem::exists(created));
 
-    for (auto* view : {static_cast<detail::MappingCore*>(&write),
-                       static_cast<detail::MappingCore*>(&read),
-                       static_cast<detail::MappingCore*>(&cow)}) {
+    for (auto* view :
+         {static_cast<detail::MappingCore*>(&write), static_cast<detail::MappingCore*>(&read),
+          static_cast<detail::MappingCore*>(&cow)}) {
       const std::byte* data = view->data();
       if (view == &write) write.resize(n, ec);
       if (view == &read) read.resize(n, ec);
@@ -210,7 +210,8 @@ TEST_CASE("Error's message escapes NUL bytes in any part") {
   CHECK(e.path().size() == 6);
 }
 
-TEST_CASE("A null const char* path is an invalid_argument error, never an exception from noexcept") {
+TEST_CASE(
+    "A null const char* path is an invalid_argument error, never an exception from noexcept") {
   const char* null = nullptr;
   std::error_code ec;
   auto file = MappedFile<Access::Read>::open(null, {}, ec);
