@@ -12,6 +12,7 @@
 #include <new>
 #include <utility>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "mapping/primitive.hpp"
 
@@ -54,15 +55,10 @@ std::string fd_name(int fd) {
   return "fd " + std::to_string(fd);
 }
 
-// Runs `assign` (which copies a string and may throw std::bad_alloc) inside a noexcept call.
+// Copies a path or name inside a noexcept open(): std::bad_alloc becomes ENOMEM.
 template <class Assign>
 Failure copy_or_fail(Assign assign) noexcept {
-  try {
-    assign();
-  } catch (const std::bad_alloc&) {
-    return detail::out_of_memory("open");
-  }
-  return {};
+  return detail::without_bad_alloc("open", assign);
 }
 
 // Offsets and lengths that no file or view can have, refused before any syscall.
@@ -289,7 +285,12 @@ Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
   // A file this call created or emptied starts at initial_size.
   const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
   Failure failure;
-  if (fresh) failure = detail::allocate_fd(fd, options.initial_size);
+  if (fresh) {
+    // Size only a regular file: anything else is refused by map() with the clearer message.
+    detail::FileInfo info;
+    failure = detail::stat_fd(fd, info);
+    if (!failure && info.regular) failure = detail::allocate_fd(fd, options.initial_size);
+  }
   if (!failure) failure = map(fd, options, /*adopt=*/true);
   if (failure) {
     // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
@@ -321,6 +322,11 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
       return detail::invalid_argument(
           "mmap", "offset %" PRIu64 " is past end of file (size %" PRIu64 ")", offset, info.size);
     const std::uint64_t available = info.size - offset;
+    if (!options.length && available > max_view_size)
+      return detail::make_failure("mmap", EOVERFLOW,
+                                  "the %" PRIu64 " bytes from offset %" PRIu64
+                                  " to end of file are more than a view can hold: give a length",
+                                  available, offset);
     length = options.length.value_or(static_cast<std::size_t>(available));
     if (length > available)
       return detail::invalid_argument(
