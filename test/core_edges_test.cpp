@@ -36,6 +36,14 @@ std::size_t vm_size_bytes() {
   return 0;
 }
 
+// Where the allocations go, so that the compiler cannot drop them as unused.
+void* volatile sink = nullptr;
+
+bool allocate(std::size_t size) {
+  sink = std::malloc(size);
+  return sink != nullptr;
+}
+
 // Leaves the heap with no byte to give: the address-space limit stops both brk and mmap.
 bool exhaust_heap() {
   const std::size_t used = vm_size_bytes();
@@ -43,13 +51,13 @@ bool exhaust_heap() {
   const rlimit limit{used + (8u << 20), used + (8u << 20)};
   if (::setrlimit(RLIMIT_AS, &limit) != 0) return false;
   for (std::size_t chunk : {std::size_t{1} << 20, std::size_t{1} << 16, std::size_t{1} << 12})
-    while (std::malloc(chunk) != nullptr) {
+    while (allocate(chunk)) {
     }
   // Freed chunks the parent left in malloc's per-size caches serve only their own size: take them.
   for (std::size_t chunk = 2048; chunk >= 8; chunk -= 8)
-    while (std::malloc(chunk) != nullptr) {
+    while (allocate(chunk)) {
     }
-  return std::malloc(16) == nullptr;
+  return !allocate(16);
 }
 
 }  // namespace

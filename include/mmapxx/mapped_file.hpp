@@ -38,12 +38,15 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   static constexpr bool writable = A != Access::Read;
 
   MappedFile() noexcept = default;
-  // Opens `path` (as options.creation says) and maps it. Throws Error.
+  // Opens `path` (as options.creation says) and maps it: open, fstat, posix_fallocate for a file
+  // it creates with initial_size, mmap (none for an empty view), plus the madvise/mlock options ask
+  // for. Throws Error; on failure nothing it created or opened is left.
   explicit MappedFile(const char* path, const MapOptions& options = {});
   explicit MappedFile(const std::string& path, const MapOptions& options = {});
   explicit MappedFile(const std::filesystem::path& path, const MapOptions& options = {});
   // Maps from a descriptor the caller keeps (it must be open for reading, and for writing with
-  // Access::Write). `name` is used in error messages. options.creation must be OpenExisting.
+  // Access::Write): fstat, fcntl(F_DUPFD_CLOEXEC), mmap. `name` is used in error messages.
+  // options.creation must be OpenExisting and initial_size 0 (invalid_argument otherwise).
   MappedFile(int fd, const MapOptions& options, std::string name = {});
 
   // The same without exceptions: on failure, an empty MappedFile and ec set (ENOMEM,
@@ -79,7 +82,8 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   // (posix_fallocate: a full disk is ENOSPC now, not SIGBUS later) and never shrinks it: see
   // truncate_file(). Read and CopyOnWrite change only the view: growing past end of file is
   // invalid_argument (fstat first; a reader following a growing file resizes to its new end).
-  // Then mremap (mmap from an empty view, munmap to 0). The mapping may move: every pointer, span
+  // Then mremap (mmap from an empty view, munmap to 0): one fstat and one mremap in the common
+  // case, plus posix_fallocate when the file grows. The mapping may move: every pointer, span
   // and reference into it is invalid afterwards. An offset() + new_size past 2^63 - 1 is
   // EOVERFLOW before any syscall. On failure the view is unchanged and a growth of the file is
   // undone.
