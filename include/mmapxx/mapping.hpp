@@ -87,6 +87,7 @@ class MappingCore {
 
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t mapped_ = 0;  // whole pages mapped from data_'s page; 0: those covering size_
   Protection protection_ = Protection::None;
 
  private:

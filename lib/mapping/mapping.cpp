@@ -50,6 +50,7 @@ Failure MappingCore::on_pages(const char* operation, std::size_t offset, std::si
 MappingCore::MappingCore(MappingCore&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)),
       protection_(other.protection_) {}
 
 MappingCore& MappingCore::operator=(MappingCore&& other) noexcept {
@@ -57,6 +58,7 @@ MappingCore& MappingCore::operator=(MappingCore&& other) noexcept {
     reset();
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
     protection_ = other.protection_;
   }
   return *this;
@@ -67,9 +69,10 @@ MappingCore::~MappingCore() {
 }
 
 void MappingCore::reset() noexcept {
-  unmap_view({data_, size_});
+  unmap_view({data_, size_, mapped_});
   data_ = nullptr;
   size_ = 0;
+  mapped_ = 0;
 }
 
 Failure MappingCore::page_span_of(const char* operation, std::size_t offset, std::size_t length,

@@ -1,8 +1,14 @@
+// The one map primitive (map_view, unmap_view, remap_view) behind include/mmapxx/mapping.hpp.
 #include "mapping/primitive.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <new>
+#include <vector>
 
 #include "base/messages.hpp"
 #include "mapping/registry.hpp"
@@ -67,6 +73,9 @@ PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
 }
 
 Failure map_view(const MapRequest& request, View& out) noexcept {
+  // The rounding below (head < one page, then up to a huge page) must not wrap.
+  if (request.length > SIZE_MAX - page_size() - 2 * huge_page_size)
+    return invalid_argument("mmap", "length " + std::to_string(request.length) + " is too large");
   const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
@@ -102,31 +111,179 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
 
   registry_add(static_cast<std::byte*>(base), length, request.label, aligned_offset);
   out.data = static_cast<std::byte*>(base) + head;
-  // Huge pages round the mapping up; the rounding is usable memory (only anonymous memory gets
-  // here).
-  out.size = request.huge_pages == HugePages::Explicit ? length : request.length;
+  out.size = request.length;
+  out.mapped = length;
   return {};
 }
 
+namespace {
+
+PageSpan mapped_pages(const View& view) noexcept {
+  PageSpan pages = pages_of(view.data, view.size);
+  if (view.mapped != 0) pages.length = view.mapped;
+  return pages;
+}
+
+}  // namespace
+
 void unmap_view(View view) noexcept {
   if (view.data == nullptr) return;
-  const PageSpan pages = pages_of(view.data, view.size);
+  const PageSpan pages = mapped_pages(view);
   registry_remove(pages.begin);
   ::munmap(pages.begin, pages.length);
 }
 
+namespace {
+
+// One kernel memory area (VMA) under a view: mremap can grow only one at a time.
+struct Piece {
+  std::byte* begin = nullptr;
+  std::size_t length = 0;
+};
+
+// Parses the "start-end" hex pair that opens a /proc/self/maps line.
+bool parse_range(const char* line, const char* stop, std::uintptr_t& start, std::uintptr_t& end) {
+  std::uintptr_t* field = &start;
+  start = end = 0;
+  for (const char* c = line; c != stop; ++c) {
+    const char ch = *c;
+    if (ch == '-' && field == &start) {
+      field = &end;
+    } else if (ch >= '0' && ch <= '9') {
+      *field = *field * 16 + static_cast<std::uintptr_t>(ch - '0');
+    } else if (ch >= 'a' && ch <= 'f') {
+      *field = *field * 16 + static_cast<std::uintptr_t>(ch - 'a' + 10);
+    } else {
+      return field == &end && ch == ' ';
+    }
+  }
+  return false;
+}
+
+// The VMAs covering [pages.begin, pages.begin + pages.length), in address order, from
+// /proc/self/maps. Only the slow path of remap_view reads it.
+Failure pieces_of(PageSpan pages, std::vector<Piece>& out) noexcept {
+  const int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_failure("open", errno, "/proc/self/maps");
+  const auto first = reinterpret_cast<std::uintptr_t>(pages.begin);
+  const std::uintptr_t last = first + pages.length;
+  char buffer[8192];  // a line is at most ~100 bytes plus a path of at most PATH_MAX
+  std::size_t filled = 0;
+  bool done = false;
+  try {
+    while (!done) {
+      const ssize_t got = ::read(fd, buffer + filled, sizeof buffer - filled);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        const int code = errno;
+        ::close(fd);
+        return make_failure("read", code, "/proc/self/maps");
+      }
+      filled += static_cast<std::size_t>(got);
+      std::size_t consumed = 0;
+      for (;;) {
+        const char* line = buffer + consumed;
+        const char* newline = static_cast<const char*>(::memchr(line, '\n', filled - consumed));
+        if (newline == nullptr) break;
+        consumed = static_cast<std::size_t>(newline - buffer) + 1;
+        std::uintptr_t start = 0, end = 0;
+        if (!parse_range(line, newline, start, end) || end <= first) continue;
+        if (start >= last) {
+          done = true;
+          break;
+        }
+        start = start < first ? first : start;
+        end = end > last ? last : end;
+        out.push_back({reinterpret_cast<std::byte*>(start), end - start});
+      }
+      if (consumed == 0 && filled == sizeof buffer) {
+        ::close(fd);
+        return make_failure("read", EOVERFLOW, "/proc/self/maps: line too long");
+      }
+      std::memmove(buffer, buffer + consumed, filled - consumed);
+      filled -= consumed;
+      if (got == 0) done = true;
+    }
+  } catch (const std::bad_alloc&) {
+    ::close(fd);
+    return make_failure("mremap", ENOMEM, "no memory to list the view's memory areas");
+  }
+  ::close(fd);
+  // The view is mapped in full, so the pieces must tile it; anything else is a view that is not
+  // ours (a caller unmapped part of it).
+  std::uintptr_t expected = first;
+  for (const Piece& piece : out) {
+    if (reinterpret_cast<std::uintptr_t>(piece.begin) != expected) break;
+    expected += piece.length;
+  }
+  if (expected != last) return make_failure("mremap", EFAULT, "part of the view is not mapped");
+  return {};
+}
+
+// Grows a view that spans several VMAs (after protect, advise or write tracking on part of it):
+// mremap can grow only one VMA, so each piece moves, unchanged, to the same place in a fresh
+// reservation and the last one grows into the tail. Nothing is copied; every page keeps its
+// protection, advice and contents, for private, shared and file-backed memory alike.
+Failure grow_split(PageSpan old_pages, std::size_t new_length, std::byte*& moved) noexcept {
+  std::vector<Piece> pieces;
+  if (Failure f = pieces_of(old_pages, pieces)) return f;
+  void* reserved =
+      ::mmap(nullptr, new_length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserved == MAP_FAILED) return make_failure("mmap", errno, "reserving the resized view");
+  auto* target = static_cast<std::byte*>(reserved);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const Piece piece = pieces[i];
+    const std::size_t at = static_cast<std::size_t>(piece.begin - old_pages.begin);
+    const std::size_t grown =
+        i + 1 == pieces.size() ? piece.length + (new_length - old_pages.length) : piece.length;
+    if (::mremap(piece.begin, piece.length, grown, MREMAP_MAYMOVE | MREMAP_FIXED, target + at) !=
+        MAP_FAILED)
+      continue;
+    const int code = errno;
+    // Put back what moved (its old place is free: it was ours a moment ago) and give back the
+    // rest of the reservation; the view is then as it was.
+    for (std::size_t j = 0; j < i; ++j) {
+      const std::size_t back = static_cast<std::size_t>(pieces[j].begin - old_pages.begin);
+      ::mremap(target + back, pieces[j].length, pieces[j].length, MREMAP_MAYMOVE | MREMAP_FIXED,
+               pieces[j].begin);
+    }
+    ::munmap(target + at, new_length - at);
+    return make_failure("mremap", code, "moving the view's memory areas");
+  }
+  moved = target;
+  return {};
+}
+
+}  // namespace
+
 Failure remap_view(View& view, std::size_t new_size, const char* label,
-                   std::uint64_t file_offset) noexcept {
-  const PageSpan old_pages = pages_of(view.data, view.size);
+                   std::uint64_t file_offset, std::size_t granule) noexcept {
+  if (granule == 0) granule = page_size();
+  const PageSpan old_pages = mapped_pages(view);
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
-  const std::size_t new_length = align_up(head + new_size, page_size());
+  // head < one page, so head + new_size + granule cannot wrap once this holds.
+  if (new_size > SIZE_MAX - page_size() - granule)
+    return invalid_argument("mremap", "size " + std::to_string(new_size) + " is too large");
+  const std::size_t new_length = align_up(head + new_size, granule);
   if (new_length != old_pages.length) {
     // Unregister first: once mremap has freed the old range, another thread may map and
     // register something at the same address.
     registry_remove(old_pages.begin);
     void* moved = ::mremap(old_pages.begin, old_pages.length, new_length, MREMAP_MAYMOVE);
-    if (moved == MAP_FAILED) {
-      const int code = errno;
+    int code = moved == MAP_FAILED ? errno : 0;
+    // EFAULT: the view is several VMAs (shrinking handles that; growing does not).
+    if (code == EFAULT && new_length > old_pages.length) {
+      std::byte* grown = nullptr;
+      Failure failure = grow_split(old_pages, new_length, grown);
+      if (!failure) {
+        moved = grown;
+        code = 0;
+      } else if (failure.code != EFAULT) {
+        registry_add(old_pages.begin, old_pages.length, label, file_offset - head);
+        return failure;
+      }
+    }
+    if (code != 0) {
       registry_add(old_pages.begin, old_pages.length, label, file_offset - head);
       return make_failure("mremap", code,
                           "from " + std::to_string(view.size) + " to " + std::to_string(new_size));
@@ -135,6 +292,7 @@ Failure remap_view(View& view, std::size_t new_size, const char* label,
     view.data = static_cast<std::byte*>(moved) + head;
   }
   view.size = new_size;
+  view.mapped = new_length;
   return {};
 }
 

@@ -29,13 +29,19 @@ struct MapRequest {
 struct View {
   std::byte* data = nullptr;
   std::size_t size = 0;
+  // Bytes of whole pages mapped under the view, from the page holding data; 0 means "the pages
+  // covering size" (huge pages and rounded-up anonymous sizes set it).
+  std::size_t mapped = 0;
 };
 
 Failure map_view(const MapRequest& request, View& out) noexcept;
 void unmap_view(View view) noexcept;
-// Resizes a non-empty view to a non-zero size, moving it if it must.
+// Resizes a non-empty view to a non-zero size, moving it if it must. The mapped length is
+// rounded up to `granule` (0: the page size; the huge page size for MAP_HUGETLB memory). Works
+// whatever was done to parts of the view (protect, advise, write tracking split it into several
+// kernel memory areas): see the comment on grow_split in primitive.cpp.
 Failure remap_view(View& view, std::size_t new_size, const char* label,
-                   std::uint64_t file_offset) noexcept;
+                   std::uint64_t file_offset, std::size_t granule = 0) noexcept;
 
 // The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
 PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
