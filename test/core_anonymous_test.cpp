@@ -1,6 +1,7 @@
 // AnonymousRegion: private, shared across fork, /dev/zero-backed; exact sizes; resize.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -140,4 +141,44 @@ TEST_CASE("Populate after transparent huge-page advice faults in huge pages") {
   CHECK(anon_huge_kb(huge.data()) >= 2048);
   AnonymousRegion small(16u << 20, {.populate = true, .huge_pages = HugePages::None});
   CHECK(small.residency().resident == small.size() / page_size());
+}
+
+namespace {
+std::size_t huge_pages_free() {
+  const std::string meminfo = test::read_file("/proc/meminfo");
+  const auto at = meminfo.find("HugePages_Free:");
+  return at == std::string::npos ? 0 : std::stoull(meminfo.substr(at + 15));
+}
+}  // namespace
+
+TEST_CASE("Explicit huge pages with no_reserve or populate fail at once when none are free") {
+  if (huge_pages_free() != 0 || test::read_file("/proc/sys/vm/nr_hugepages") != "0\n") {
+    std::puts("skipped: huge pages are reserved here; this test needs none (nr_hugepages = 0)");
+    return;
+  }
+  const std::size_t maps = test::mapping_count();
+  const AnonymousOptions cases[] = {
+      {.huge_pages = HugePages::Explicit, .no_reserve = true},
+      {.populate = true, .huge_pages = HugePages::Explicit, .no_reserve = true},
+      {.populate = true, .huge_pages = HugePages::Explicit},
+      {.huge_pages = HugePages::Explicit},
+  };
+  for (const AnonymousOptions& options : cases) {
+    INFO("populate " << options.populate << ", no_reserve " << options.no_reserve);
+    try {
+      AnonymousRegion region(4u << 20, options);
+      FAIL("mapped huge pages that are not there; touching them would raise SIGBUS");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("/proc/sys/vm/nr_hugepages") != std::string::npos);
+    }
+    std::error_code ec;
+    AnonymousRegion region = AnonymousRegion::create(4u << 20, options, ec);
+    CHECK(ec);
+    CHECK(region.empty());
+  }
+  // no_reserve alone is refused before any syscall: nothing could make a later touch safe.
+  std::error_code ec;
+  AnonymousRegion::create(4u << 20, cases[0], ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(test::mapping_count() == maps);
 }

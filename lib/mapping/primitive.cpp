@@ -22,11 +22,15 @@ constexpr std::size_t huge_page_size = std::size_t{2} << 20;  // x86-64 and arm6
 static_assert(PROT_READ == 1 && PROT_WRITE == 2 && PROT_EXEC == 4,
               "Protection's values are Linux's PROT_* bits");
 
-Failure map_failure(const MapRequest& request, int code) {
+constexpr const char* no_huge_pages = "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
+
+Failure map_failure(const char* operation, const MapRequest& request, int code) {
   std::string detail = range_detail(request.offset, request.length);
-  if (request.huge_pages == HugePages::Explicit && code == ENOMEM)
-    detail += "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
-  return make_failure("mmap", code, std::move(detail));
+  // mmap reports a failed reservation as ENOMEM; populating unreserved huge pages as ENOMEM or
+  // EFAULT (where the access would have raised SIGBUS).
+  if (request.huge_pages == HugePages::Explicit && (code == ENOMEM || code == EFAULT))
+    detail += no_huge_pages;
+  return make_failure(operation, code, std::move(detail));
 }
 
 }  // namespace
@@ -80,12 +84,22 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
   int flags = request.flags;
+  const bool explicit_huge = request.huge_pages == HugePages::Explicit;
+  // Unreserved huge pages are allocated at first touch, which raises SIGBUS when none is free:
+  // only populating them now (which reports the shortage as an error) makes that safe.
+  if (explicit_huge && request.no_reserve && !request.populate)
+    return invalid_argument("mmap",
+                            "huge_pages: Explicit with no_reserve would raise SIGBUS at first touch "
+                            "when no huge page is free: add populate, or drop no_reserve (huge "
+                            "pages are reserved in /proc/sys/vm/nr_hugepages)");
   // Advice must reach the pages before they are faulted in, so with advice the population is a
-  // separate madvise; without, MAP_POPULATE does it in the one mmap call.
-  const bool advised = request.advice || request.huge_pages == HugePages::Transparent;
+  // separate madvise; without, MAP_POPULATE does it in the one mmap call. Explicit huge pages
+  // always populate with madvise: MAP_POPULATE ignores a failure to allocate them.
+  const bool advised =
+      request.advice || request.huge_pages == HugePages::Transparent || explicit_huge;
   if (request.populate && !advised) flags |= MAP_POPULATE;
   if (request.no_reserve) flags |= MAP_NORESERVE;
-  if (request.huge_pages == HugePages::Explicit) {
+  if (explicit_huge) {
     if (!(flags & MAP_ANONYMOUS))
       return invalid_argument("mmap", "huge_pages: Explicit (MAP_HUGETLB) is for anonymous memory");
     flags |= MAP_HUGETLB;
@@ -93,12 +107,12 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   }
   void* base =
       ::mmap(nullptr, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
-  if (base == MAP_FAILED) return map_failure(request, errno);
+  if (base == MAP_FAILED) return map_failure("mmap", request, errno);
 
   const auto undo = [&](const char* operation) {
     const int code = errno;
     ::munmap(base, length);
-    return make_failure(operation, code, range_detail(request.offset, request.length));
+    return map_failure(operation, request, code);
   };
   if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)
     return undo("madvise");
