@@ -51,7 +51,7 @@ TEST_CASE("A private region grows and shrinks after protect() on part of it") {
   const std::size_t p = page_size();
   AnonymousRegion region(16 * p);
   fill(region.bytes());
-  region.protect(Protection::Read, 4 * p, 4 * p).release();
+  region.set_protection(Protection::Read, 4 * p, 4 * p);
   REQUIRE(protection_at(region.data() + 5 * p) == "r--p");
 
   region.resize(40 * p);
@@ -74,7 +74,7 @@ TEST_CASE("A private region grows after many non-adjacent pages were protected")
   const std::size_t p = page_size();
   AnonymousRegion region(64 * p);
   fill(region.bytes());
-  for (std::size_t i = 1; i < 64; i += 2) region.protect(Protection::Read, i * p, p).release();
+  for (std::size_t i = 1; i < 64; i += 2) region.set_protection(Protection::Read, i * p, p);
   region.resize(256 * p);
   CHECK(holds_pattern(region.bytes().first(64 * p)));
   CHECK(all_zero(region.bytes().subspan(64 * p)));
@@ -110,7 +110,7 @@ TEST_CASE("A shared region shrinks after protect() and advise() on part of it") 
   const std::size_t p = page_size();
   AnonymousRegion region(16 * p, {.shared = true});
   fill(region.bytes());
-  region.protect(Protection::Read, 2 * p, p).release();
+  region.set_protection(Protection::Read, 2 * p, p);
   region.advise(Advice::DontFork, 6 * p, 2 * p);
   region.resize(7 * p);
   CHECK(holds_pattern(region.bytes()));
@@ -124,7 +124,7 @@ TEST_CASE("A file view grows and shrinks after protect() and advise() on part of
   test::write_file(path, test::pattern(16 * p));
   MappedFile<Access::Write> file(path);
   file.advise(Advice::DontFork, 4 * p, 2 * p);
-  file.protect(Protection::Read, 8 * p, 2 * p).release();
+  file.set_protection(Protection::Read, 8 * p, 2 * p);
 
   file.resize(32 * p);
   CHECK(file.size() == 32 * p);

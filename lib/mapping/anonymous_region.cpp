@@ -89,7 +89,8 @@ detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
     return detail::make_failure("mremap", ENOTSUP,
                                 "shared anonymous memory cannot grow; use a SharedMemoryObject or "
                                 "a sealed memfd for growable shared memory");
-  if (!options_.shared && new_size < size_ && has(protection_, Protection::Write)) {
+  std::error_code ignored;  // new_size < size_ here: a valid offset
+  if (!options_.shared && new_size < size_ && has(protection_at(new_size, ignored), Protection::Write)) {
     // The bytes past the new size that stay mapped (the rest of the last page) must read as
     // zero if the region grows again, as new pages do. Shared memory is left alone: other
     // processes may still see those bytes in their views.
@@ -99,9 +100,11 @@ detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
   detail::View view{data_, size_, mapped_};
   if (detail::Failure failure = detail::remap_view(view, new_size, label(), 0, granule))
     return failure;
+  const std::size_t old_size = size_;
   data_ = view.data;
   size_ = view.size;
   mapped_ = view.mapped;
+  resized(old_size);
   return {};
 }
 
