@@ -47,6 +47,8 @@ Failure MappingCore::on_pages(const char* operation, std::size_t offset, std::si
   PageSpan span;
   if (Failure f = page_span_of(operation, offset, length, span)) return f;
   if (span.length == 0) return {};
+  // The detail names the real range, not the "to the end" sentinel.
+  if (length == whole) length = size_ - offset;
   if (call(span) != 0) return make_failure(operation, errno, range_detail(offset, length));
   return {};
 }
@@ -215,9 +217,16 @@ void MappingCore::advise_unchecked(UncheckedAdvice advice, std::size_t offset, s
 }
 
 Failure MappingCore::lock_range(bool lock, std::size_t offset, std::size_t length) const noexcept {
-  return on_pages(lock ? "mlock" : "munlock", offset, length, [&](PageSpan s) {
-    return lock ? ::mlock(s.begin, s.length) : ::munlock(s.begin, s.length);
-  });
+  PageSpan span;
+  const char* operation = lock ? "mlock" : "munlock";
+  if (Failure f = page_span_of(operation, offset, length, span)) return f;
+  if (span.length == 0) return {};
+  const int result = lock ? ::mlock(span.begin, span.length) : ::munlock(span.begin, span.length);
+  if (result == 0) return {};
+  const int code = errno;
+  if (length == whole) length = size_ - offset;
+  if (lock) return make_failure(operation, code, lock_failure_detail(code, offset, length));
+  return make_failure(operation, code, range_detail(offset, length));
 }
 
 void MappingCore::lock(std::size_t offset, std::size_t length) const {

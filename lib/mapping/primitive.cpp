@@ -3,11 +3,13 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #include "base/messages.hpp"
@@ -34,6 +36,18 @@ Failure map_failure(const char* operation, const MapRequest& request, int code) 
 }
 
 }  // namespace
+
+std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t length) {
+  std::string detail = range_detail(offset, length);
+  if (code != ENOMEM && code != EPERM && code != EAGAIN) return detail;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return detail;
+  detail += "; RLIMIT_MEMLOCK is ";
+  detail += limit.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
+                                             : std::to_string(limit.rlim_cur) + " bytes";
+  detail += " (ulimit -l; locked pages count against it unless the process has CAP_IPC_LOCK)";
+  return detail;
+}
 
 int to_prot(Protection protection) noexcept {
   return static_cast<int>(protection);
@@ -112,6 +126,9 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   const auto undo = [&](const char* operation) {
     const int code = errno;
     ::munmap(base, length);
+    if (operation == std::string_view("mlock"))
+      return make_failure(operation, code,
+                          lock_failure_detail(code, request.offset, request.length));
     return map_failure(operation, request, code);
   };
   if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
@@ -46,6 +47,9 @@ Failure remap_view(View& view, std::size_t new_size, const char* label,
 // The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
 PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
 int to_prot(Protection protection) noexcept;
+// The detail of a failed mlock: the range, and for ENOMEM/EPERM/EAGAIN the current
+// RLIMIT_MEMLOCK, which is what usually refused it.
+std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t length);
 int to_madvise(Advice advice) noexcept;
 
 }  // namespace mmapxx::detail
