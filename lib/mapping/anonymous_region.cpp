@@ -72,6 +72,9 @@ std::size_t AnonymousRegion::capacity() const noexcept {
 }
 
 detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
+  if (new_size > detail::max_view_size)
+    return detail::invalid_argument("mremap", "size " + std::to_string(new_size) +
+                                                  " is larger than any mapping can be (PTRDIFF_MAX)");
   if (new_size == 0) {
     reset();
     return {};
@@ -79,9 +82,6 @@ detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
   if (data_ == nullptr) return map(new_size);
   const std::size_t granule =
       options_.huge_pages == HugePages::Explicit ? huge_page_size : page_size();
-  if (new_size > SIZE_MAX - 2 * huge_page_size)
-    return detail::invalid_argument("mremap",
-                                    "size " + std::to_string(new_size) + " is too large");
   // The shmem object behind shared anonymous memory keeps its creation size: mremap could make
   // the mapping larger, but touching the new pages would raise SIGBUS. Growing within the
   // capacity needs no syscall at all.

@@ -91,9 +91,11 @@ PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
 }
 
 Failure map_view(const MapRequest& request, View& out) noexcept {
-  // The rounding below (head < one page, then up to a huge page) must not wrap.
-  if (request.length > SIZE_MAX - page_size() - 2 * huge_page_size)
-    return invalid_argument("mmap", "length " + std::to_string(request.length) + " is too large");
+  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page, then up to a huge
+  // page) must not wrap: refused before any syscall.
+  if (request.length > max_view_size)
+    return invalid_argument("mmap", "length " + std::to_string(request.length) +
+                                        " is larger than any mapping can be (PTRDIFF_MAX)");
   const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
@@ -293,8 +295,9 @@ Failure remap_view(View& view, std::size_t new_size, const char* label,
   const PageSpan old_pages = mapped_pages(view);
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
   // head < one page, so head + new_size + granule cannot wrap once this holds.
-  if (new_size > SIZE_MAX - page_size() - granule)
-    return invalid_argument("mremap", "size " + std::to_string(new_size) + " is too large");
+  if (new_size > max_view_size)
+    return invalid_argument("mremap", "size " + std::to_string(new_size) +
+                                          " is larger than any mapping can be (PTRDIFF_MAX)");
   const std::size_t new_length = align_up(head + new_size, granule);
   if (new_length != old_pages.length) {
     // Unregister first: once mremap has freed the old range, another thread may map and

@@ -13,6 +13,11 @@
 
 namespace mmapxx::detail {
 
+// The largest view: no object may exceed PTRDIFF_MAX (2^63 - 1), which also leaves room for
+// page and huge-page rounding without wrapping. Larger sizes are invalid_argument before any
+// syscall.
+inline constexpr std::size_t max_view_size = static_cast<std::size_t>(PTRDIFF_MAX);
+
 struct MapRequest {
   std::size_t length = 0;    // bytes of the view, > 0
   std::uint64_t offset = 0;  // file offset of the view's first byte; any alignment
