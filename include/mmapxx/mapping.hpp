@@ -152,6 +152,13 @@ inline bool view_cast_fits(const std::byte* data, std::size_t size, std::size_t 
   return false;
 }
 
+// Why `count` elements of `element_size` bytes at byte `offset` of a view do not fit (no failure
+// when they do): the range must lie inside the view with no wrap, and data + offset be aligned.
+Failure sub_view_failure(const std::byte* data, std::size_t size, std::size_t offset,
+                         std::size_t count, std::size_t element_size,
+                         std::size_t element_alignment) noexcept;
+[[noreturn]] void raise_sub_view(const Failure& failure, const char* label);
+
 template <bool Writable>
 class Mapping : public MappingCore {
  public:
@@ -190,6 +197,39 @@ class Mapping : public MappingCore {
   std::span<T> as(std::error_code& ec) noexcept requires Writable {
     if (!view_cast_fits(data_, size_, sizeof(T), alignof(T), ec)) return {};
     return {reinterpret_cast<T*>(data_), size_ / sizeof(T)};
+  }
+
+  // A typed sub-view: `count` elements of T starting at byte `offset` of the view, e.g. records
+  // after a header: `file.as<Record>(sizeof(Header), header.count)`. No syscall, no copy.
+  // Errors (invalid_argument naming the operation "as" and label(), before anything is read):
+  // offset past the end; count * sizeof(T) overflowing, or offset + that running past size();
+  // data() + offset not aligned to alignof(T). The mutable overload exists only on writable
+  // mappings. Pointers into it live as long as the mapping is neither resized nor destroyed.
+  template <TriviallyCopyable T>
+  std::span<const T> as(std::size_t offset, std::size_t count) const {
+    if (Failure f = sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)))
+      raise_sub_view(f, label());
+    return {reinterpret_cast<const T*>(data_ + offset), count};
+  }
+  template <TriviallyCopyable T>
+  std::span<T> as(std::size_t offset, std::size_t count) requires Writable {
+    if (Failure f = sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)))
+      raise_sub_view(f, label());
+    return {reinterpret_cast<T*>(data_ + offset), count};
+  }
+  // The same without exceptions: an empty span and errc::invalid_argument when it does not fit.
+  template <TriviallyCopyable T>
+  std::span<const T> as(std::size_t offset, std::size_t count, std::error_code& ec) const noexcept {
+    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec))
+      return {};
+    return {reinterpret_cast<const T*>(data_ + offset), count};
+  }
+  template <TriviallyCopyable T>
+  std::span<T> as(std::size_t offset, std::size_t count, std::error_code& ec) noexcept
+      requires Writable {
+    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec))
+      return {};
+    return {reinterpret_cast<T*>(data_ + offset), count};
   }
 
  protected:
