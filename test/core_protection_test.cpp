@@ -123,3 +123,18 @@ TEST_CASE("The record follows resize(): kept ranges, new pages like the last one
   CHECK(region.protection_at(3 * page_size()) == rw);
   CHECK(protection_at(region.data() + 3 * page_size()) == "rw-p");
 }
+
+TEST_CASE("A guard that outlives its mapping does nothing when it ends") {
+  ProtectionGuard outlived;
+  ProtectionGuard released;
+  {
+    AnonymousRegion region(2 * page_size());
+    outlived = region.protect(Protection::Read);
+    released = region.protect(Protection::None, 0, 1);
+  }
+  AnonymousRegion other(2 * page_size());  // may reuse the address
+  released.release();
+  outlived.restore();
+  CHECK_FALSE(outlived.active());
+  CHECK(protection_at(other.data()) == "rw-p");
+}

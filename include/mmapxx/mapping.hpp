@@ -92,8 +92,8 @@ class MappingCore {
   // returned guard ends; the guard then puts back what was there before it: the base, a
   // set_protection() range, or an enclosing guard's protection, so guards nest and may end in
   // any order. Cost: one mprotect each way, plus a short lock and a record entry (allocation
-  // only the first time, or when more guards are alive than ever before). A guard must end
-  // before its mapping is destroyed, resized or moved-into.
+  // only the first time, or when more guards are alive than ever before). A guard should end
+  // before its mapping is resized; one that outlives its mapping does nothing when it ends.
   // Errors: invalid_argument for a range outside the view (before any syscall); mprotect's
   // errno (EACCES: Write on a read-only file; ENOMEM). A failure changes nothing.
   [[nodiscard]] ProtectionGuard protect(Protection protection, std::size_t offset = 0,

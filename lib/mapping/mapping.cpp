@@ -105,7 +105,15 @@ void MappingCore::reset() noexcept {
   data_ = nullptr;
   size_ = 0;
   mapped_ = 0;
-  delete state_.exchange(nullptr);
+  if (ProtectionState* state = state_.exchange(nullptr)) {
+    std::unique_lock<std::mutex> hold(state->lock);
+    if (state->guards != 0) {
+      state->orphaned = true;  // live guards still point here; the last one deletes it
+      return;
+    }
+    hold.unlock();
+    delete state;
+  }
 }
 
 ProtectionState* MappingCore::state() const noexcept {
@@ -168,6 +176,7 @@ Failure MappingCore::set_protection_range(Protection protection, std::size_t off
   if (::mprotect(span.begin, span.length, to_prot(protection)) != 0)
     return make_failure("mprotect", errno, range_detail(offset, length));
   record->view_length = view.length;
+  record->pages = view.begin;
   record->set(begin, begin + span.length, protection);
   if (begin == 0 && span.length >= view.length) protection_ = protection;
   return {};
@@ -194,6 +203,7 @@ void MappingCore::resized(std::size_t old_size) noexcept {
     if (layer.end > new_end || (layer.end >= old_end && new_end > old_end)) layer.end = new_end;
   }
   state->view_length = new_end;
+  state->pages = pages_of(data_, size_).begin;
 }
 
 Failure MappingCore::page_span_of(const char* operation, std::size_t offset, std::size_t length,
@@ -339,6 +349,8 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, 
   const std::uint64_t id = record->next_guard++;
   record->layers.push_back({begin, begin + span.length, protection, id});
   record->view_length = view.length;
+  record->pages = view.begin;
+  ++record->guards;
   return ProtectionGuard(span.begin, span.length, before, record, id, begin);
 }
 

@@ -71,9 +71,15 @@ ProtectionGuard& ProtectionGuard::operator=(ProtectionGuard&& other) noexcept {
 
 int ProtectionGuard::end() noexcept {
   if (state_ == nullptr) return ::mprotect(begin_, length_, detail::to_prot(restore_to_));
-  std::lock_guard<std::mutex> hold(state_->lock);
-  state_->remove_guard(id_);
-  return state_->apply(begin_ - offset_, offset_, offset_ + length_);
+  std::unique_lock<std::mutex> hold(state_->lock);
+  int result = 0;
+  // A guard that outlived its mapping has no pages left to restore.
+  if (!state_->orphaned) {
+    state_->remove_guard(id_);
+    result = state_->apply(state_->pages, offset_, offset_ + length_);
+  }
+  if (result == 0) detail::ProtectionState::drop_guard(state_, hold);
+  return result;
 }
 
 ProtectionGuard::~ProtectionGuard() {
@@ -101,7 +107,7 @@ void ProtectionGuard::restore(std::error_code& ec) noexcept {
 
 void ProtectionGuard::release() noexcept {
   if (length_ != 0 && state_ != nullptr) {
-    std::lock_guard<std::mutex> hold(state_->lock);
+    std::unique_lock<std::mutex> hold(state_->lock);
     for (detail::ProtectionState::Layer& layer : state_->layers) {
       if (layer.guard != id_) continue;
       // The same record as set_protection() over these pages, made without allocating.
@@ -113,6 +119,7 @@ void ProtectionGuard::release() noexcept {
       }
       break;
     }
+    detail::ProtectionState::drop_guard(state_, hold);
   }
   length_ = 0;
 }

@@ -31,6 +31,19 @@ struct ProtectionState {
   std::vector<Layer> layers;
   std::uint64_t next_guard = 1;
   std::size_t view_length = 0;  // bytes of the view's pages, as of the last call that set a layer
+  std::byte* pages = nullptr;    // where offset 0 is now (resize() may move it)
+  std::size_t guards = 0;        // live guards pointing here
+  bool orphaned = false;         // the mapping is gone: the last guard deletes the record
+
+  // A guard is done with the record: deletes it when it was the last user of an orphaned one.
+  // Call with `lock` held; `hold` is that lock's owner and is released first.
+  static void drop_guard(ProtectionState* state, std::unique_lock<std::mutex>& hold) noexcept {
+    --state->guards;
+    if (state->orphaned && state->guards == 0) {
+      hold.unlock();
+      delete state;
+    }
+  }
 
   // The protection of the page at `offset` (page-aligned); call with `lock` held.
   Protection at(std::size_t offset) const noexcept {
