@@ -16,9 +16,15 @@ namespace {
 std::vector<std::size_t> near_2_64() {
   constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
   const std::size_t p = page_size();
-  return {max,           max - 1,           max - p + 1,           max - p,
-          max - 2 * p,   std::size_t{1} << 63, (std::size_t{1} << 63) + 1,
-          (std::size_t{1} << 63) - 1, (std::size_t{1} << 63) - p + 1};
+  return {max,
+          max - 1,
+          max - p + 1,
+          max - p,
+          max - 2 * p,
+          std::size_t{1} << 63,
+          (std::size_t{1} << 63) + 1,
+          (std::size_t{1} << 63) - 1,
+          (std::size_t{1} << 63) - p + 1};
 }
 
 }  // namespace
@@ -59,9 +65,8 @@ TEST_CASE("Page-level calls refuse offsets and lengths near 2^64 before any sysc
     CHECK(refused([&](std::error_code& ec) {
       ProtectionGuard g = file.protect(Protection::Read, offset, length, ec);
     }));
-    CHECK(refused([&](std::error_code& ec) {
-      file.set_protection(Protection::Read, offset, length, ec);
-    }));
+    CHECK(refused(
+        [&](std::error_code& ec) { file.set_protection(Protection::Read, offset, length, ec); }));
     CHECK(refused([&](std::error_code& ec) { file.flush(SyncPolicy::Sync, offset, length, ec); }));
     CHECK_THROWS_AS(file.advise(Advice::WillNeed, offset, length), Error);
   }

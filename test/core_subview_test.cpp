@@ -64,14 +64,14 @@ TEST_CASE("Sub-views past the end, overflowing or misaligned are errors naming t
   MappedFile<Access::Read> file(path);
   constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
   const std::pair<std::size_t, std::size_t> bad[] = {
-      {sizeof(Header), 5},                 // one record too many
-      {file.size() + 1, 0},                // offset past the end
-      {sizeof(Header), max},               // count * size overflows
+      {sizeof(Header), 5},    // one record too many
+      {file.size() + 1, 0},   // offset past the end
+      {sizeof(Header), max},  // count * size overflows
       {sizeof(Header), max / sizeof(Record) + 1},
       {max, 1},
       {max - 7, 1},
-      {sizeof(Header) + 8, 4},             // offset + bytes runs past the end
-      {4, 1},                              // misaligned for Record (alignment 8)
+      {sizeof(Header) + 8, 4},  // offset + bytes runs past the end
+      {4, 1},                   // misaligned for Record (alignment 8)
   };
   for (const auto& [offset, count] : bad) {
     INFO("offset " << offset << ", count " << count);

@@ -220,15 +220,13 @@ class Mapping : public MappingCore {
   // The same without exceptions: an empty span and errc::invalid_argument when it does not fit.
   template <TriviallyCopyable T>
   std::span<const T> as(std::size_t offset, std::size_t count, std::error_code& ec) const noexcept {
-    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec))
-      return {};
+    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec)) return {};
     return {reinterpret_cast<const T*>(data_ + offset), count};
   }
   template <TriviallyCopyable T>
-  std::span<T> as(std::size_t offset, std::size_t count, std::error_code& ec) noexcept
-      requires Writable {
-    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec))
-      return {};
+  std::span<T> as(std::size_t offset, std::size_t count,
+                  std::error_code& ec) noexcept requires Writable {
+    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec)) return {};
     return {reinterpret_cast<T*>(data_ + offset), count};
   }
 

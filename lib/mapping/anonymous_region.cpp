@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "base/fd.hpp"
@@ -73,8 +73,9 @@ std::size_t AnonymousRegion::capacity() const noexcept {
 
 detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
   if (new_size > detail::max_view_size)
-    return detail::invalid_argument("mremap", "size " + std::to_string(new_size) +
-                                                  " is larger than any mapping can be (PTRDIFF_MAX)");
+    return detail::invalid_argument(
+        "mremap",
+        "size " + std::to_string(new_size) + " is larger than any mapping can be (PTRDIFF_MAX)");
   if (new_size == 0) {
     reset();
     return {};
@@ -90,7 +91,8 @@ detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
                                 "shared anonymous memory cannot grow; use a SharedMemoryObject or "
                                 "a sealed memfd for growable shared memory");
   std::error_code ignored;  // new_size < size_ here: a valid offset
-  if (!options_.shared && new_size < size_ && has(protection_at(new_size, ignored), Protection::Write)) {
+  if (!options_.shared && new_size < size_ &&
+      has(protection_at(new_size, ignored), Protection::Write)) {
     // The bytes past the new size that stay mapped (the rest of the last page) must read as
     // zero if the region grows again, as new pages do. Shared memory is left alone: other
     // processes may still see those bytes in their views.

@@ -45,14 +45,13 @@ Failure sub_view_failure(const std::byte* data, std::size_t size, std::size_t of
                          std::size_t element_alignment) noexcept {
   if (offset > size)
     return invalid_argument("as", "offset " + std::to_string(offset) +
-                                      " is past the end of the view (size " +
-                                      std::to_string(size) + ")");
+                                      " is past the end of the view (size " + std::to_string(size) +
+                                      ")");
   if (count > (size - offset) / element_size)
-    return invalid_argument("as", std::to_string(count) + " elements of " +
-                                      std::to_string(element_size) + " bytes at offset " +
-                                      std::to_string(offset) +
-                                      " run past the end of the view (size " +
-                                      std::to_string(size) + ")");
+    return invalid_argument(
+        "as", std::to_string(count) + " elements of " + std::to_string(element_size) +
+                  " bytes at offset " + std::to_string(offset) +
+                  " run past the end of the view (size " + std::to_string(size) + ")");
   if (reinterpret_cast<std::uintptr_t>(data + offset) % element_alignment != 0)
     return invalid_argument("as", "data() + " + std::to_string(offset) + " is not aligned to " +
                                       std::to_string(element_alignment) +

@@ -24,7 +24,8 @@ constexpr std::size_t huge_page_size = std::size_t{2} << 20;  // x86-64 and arm6
 static_assert(PROT_READ == 1 && PROT_WRITE == 2 && PROT_EXEC == 4,
               "Protection's values are Linux's PROT_* bits");
 
-constexpr const char* no_huge_pages = "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
+constexpr const char* no_huge_pages =
+    "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
 
 Failure map_failure(const char* operation, const MapRequest& request, int code) {
   std::string detail = range_detail(request.offset, request.length);
@@ -44,7 +45,7 @@ std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t leng
   if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return detail;
   detail += "; RLIMIT_MEMLOCK is ";
   detail += limit.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
-                                             : std::to_string(limit.rlim_cur) + " bytes";
+                                            : std::to_string(limit.rlim_cur) + " bytes";
   detail += " (ulimit -l; locked pages count against it unless the process has CAP_IPC_LOCK)";
   return detail;
 }
@@ -104,10 +105,11 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   // Unreserved huge pages are allocated at first touch, which raises SIGBUS when none is free:
   // only populating them now (which reports the shortage as an error) makes that safe.
   if (explicit_huge && request.no_reserve && !request.populate)
-    return invalid_argument("mmap",
-                            "huge_pages: Explicit with no_reserve would raise SIGBUS at first touch "
-                            "when no huge page is free: add populate, or drop no_reserve (huge "
-                            "pages are reserved in /proc/sys/vm/nr_hugepages)");
+    return invalid_argument(
+        "mmap",
+        "huge_pages: Explicit with no_reserve would raise SIGBUS at first touch "
+        "when no huge page is free: add populate, or drop no_reserve (huge "
+        "pages are reserved in /proc/sys/vm/nr_hugepages)");
   // Advice must reach the pages before they are faulted in, so with advice the population is a
   // separate madvise; without, MAP_POPULATE does it in the one mmap call. Explicit huge pages
   // always populate with madvise: MAP_POPULATE ignores a failure to allocate them.
@@ -289,8 +291,8 @@ Failure grow_split(PageSpan old_pages, std::size_t new_length, std::byte*& moved
 
 }  // namespace
 
-Failure remap_view(View& view, std::size_t new_size, const char* label,
-                   std::uint64_t file_offset, std::size_t granule) noexcept {
+Failure remap_view(View& view, std::size_t new_size, const char* label, std::uint64_t file_offset,
+                   std::size_t granule) noexcept {
   if (granule == 0) granule = page_size();
   const PageSpan old_pages = mapped_pages(view);
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);

@@ -46,8 +46,8 @@ void unmap_view(View view) noexcept;
 // rounded up to `granule` (0: the page size; the huge page size for MAP_HUGETLB memory). Works
 // whatever was done to parts of the view (protect, advise, write tracking split it into several
 // kernel memory areas): see the comment on grow_split in primitive.cpp.
-Failure remap_view(View& view, std::size_t new_size, const char* label,
-                   std::uint64_t file_offset, std::size_t granule = 0) noexcept;
+Failure remap_view(View& view, std::size_t new_size, const char* label, std::uint64_t file_offset,
+                   std::size_t granule = 0) noexcept;
 
 // The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
 PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;

@@ -1,5 +1,6 @@
-// What a mapping knows about its pages' protection (include/mmapxx/mapping.hpp, protection_guard.hpp):
-// its base protection plus layers set by set_protection() on parts and by live guards.
+// What a mapping knows about its pages' protection (include/mmapxx/mapping.hpp,
+// protection_guard.hpp): its base protection plus layers set by set_protection() on parts and by
+// live guards.
 #pragma once
 
 #include <atomic>
@@ -31,9 +32,9 @@ struct ProtectionState {
   std::vector<Layer> layers;
   std::uint64_t next_guard = 1;
   std::size_t view_length = 0;  // bytes of the view's pages, as of the last call that set a layer
-  std::byte* pages = nullptr;    // where offset 0 is now (resize() may move it)
-  std::size_t guards = 0;        // live guards pointing here
-  bool orphaned = false;         // the mapping is gone: the last guard deletes the record
+  std::byte* pages = nullptr;   // where offset 0 is now (resize() may move it)
+  std::size_t guards = 0;       // live guards pointing here
+  bool orphaned = false;        // the mapping is gone: the last guard deletes the record
 
   // A guard is done with the record: deletes it when it was the last user of an orphaned one.
   // Call with `lock` held; `hold` is that lock's owner and is released first.
