@@ -1,3 +1,4 @@
+// SealedMemory: memfd creation, adoption and seals (include/mmapxx/memfd.hpp).
 #include "mmapxx/memfd.hpp"
 
 #include <fcntl.h>
@@ -7,6 +8,8 @@
 #include <utility>
 
 #include "base/fd.hpp"
+#include "shm/memory_budget.hpp"
+#include "shm/shm_name.hpp"
 
 namespace mmapxx {
 
@@ -43,13 +46,15 @@ detail::Failure get_seals(int fd, Seal& out) noexcept {
 
 detail::Failure create_memfd(const std::string& name, std::uint64_t size, int& fd) noexcept {
   if (name.find('\0') != std::string::npos)
-    return detail::invalid_argument("memfd_create", "name contains a NUL byte");
+    return detail::invalid_argument("memfd_create",
+                                    "name " + detail::escaped(name) + " contains a NUL byte");
   if (name.size() > max_memfd_name)
     return detail::invalid_argument(
         "memfd_create", "name is " + std::to_string(name.size()) + " bytes, more than 249");
+  if (detail::Failure failure = detail::check_size(size)) return failure;
   fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return detail::make_failure("memfd_create", errno);
-  if (detail::Failure failure = detail::allocate_fd(fd, size)) {
+  if (detail::Failure failure = detail::set_size(fd, size)) {
     detail::close_fd(fd);
     return failure;
   }

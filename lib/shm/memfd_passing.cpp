@@ -1,4 +1,6 @@
-// SCM_RIGHTS: passing a descriptor to another process over a Unix socket.
+// SCM_RIGHTS: passing a descriptor to another process over a Unix socket (include/mmapxx/memfd.hpp).
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -39,6 +41,33 @@ detail::Failure send_one(int socket, int fd) noexcept {
   return {};
 }
 
+// The kernel drops a passed descriptor it cannot install (the receiver is at RLIMIT_NOFILE, or the
+// system at fs.file-max) and says only MSG_CTRUNC. Ask for a descriptor ourselves to learn why:
+// EMFILE or ENFILE then is the real cause; 0 means the truncation had another reason.
+int descriptor_shortage(int socket) noexcept {
+  int probe = ::fcntl(socket, F_DUPFD_CLOEXEC, 0);
+  const int code = probe < 0 ? errno : 0;
+  detail::close_fd(probe);
+  return code == EMFILE || code == ENFILE ? code : 0;
+}
+
+detail::Failure shortage_failure(int code) noexcept {
+  try {
+    std::string detail = "the descriptor sent was discarded by the kernel: ";
+    if (code == EMFILE) {
+      rlimit limit{};
+      ::getrlimit(RLIMIT_NOFILE, &limit);
+      detail += "this process is at its descriptor limit, RLIMIT_NOFILE=" +
+                std::to_string(limit.rlim_cur);
+    } else {
+      detail += "the system is at its descriptor limit (fs.file-max)";
+    }
+    return detail::make_failure("recvmsg", code, std::move(detail));
+  } catch (...) {
+    return detail::Failure{"recvmsg", code, {}};
+  }
+}
+
 detail::Failure receive_one(int socket, int& out) noexcept {
   out = -1;
   char byte = 0;
@@ -68,6 +97,8 @@ detail::Failure receive_one(int socket, int& out) noexcept {
     return {};
   }
   for (std::size_t i = 0; i < count; ++i) detail::close_fd(fds[i]);
+  if ((msg.msg_flags & MSG_CTRUNC) != 0 && count == 0)
+    if (const int code = descriptor_shortage(socket)) return shortage_failure(code);
   if (n == 0 && count == 0)
     return detail::make_failure("recvmsg", ECONNRESET, "peer closed before sending a descriptor");
   return detail::make_failure("recvmsg", EBADMSG,

@@ -1,3 +1,4 @@
+// SharedMemoryObject: named POSIX shared memory (include/mmapxx/shared_memory.hpp).
 #include "mmapxx/shared_memory.hpp"
 
 #include <fcntl.h>
@@ -60,9 +61,9 @@ bool still_named(int fd, const std::string& name) noexcept {
 
 detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mode,
                                          SharedMemoryObject& out) noexcept {
-  const bool opening = how == How::Open || how == How::OpenReadOnly;
-  const char* operation = opening ? "shm_open" : "shm_create";
-  if (!opening)
+  // Every path ends in shm_open(2), so every message names that one call.
+  const char* operation = "shm_open";
+  if (how != How::Open && how != How::OpenReadOnly)
     if (detail::Failure failure = detail::check_shm_mode(operation, mode)) return failure;
   if (how == How::Unique) {
     // Check the longest name we could make, so a bad prefix fails before any system call.
@@ -109,7 +110,9 @@ detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mo
       }
       break;
     case How::Unique: {
-      const std::string prefix = name;
+      // `name` (the caller's prefix) stays as given until success: a failure names the prefix
+      // the caller knows, not a random name nobody will ever see again.
+      std::string candidate;
       failure = detail::make_failure("shm_open", EEXIST, "no free random name found");
       for (int attempt = 0; attempt < max_attempts; ++attempt) {
         std::string suffix;
@@ -117,14 +120,15 @@ detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mo
           failure = std::move(random_failure);
           break;
         }
-        name = prefix + suffix;
-        detail::Failure create_failure = create_fd(name, mode, fd);
+        candidate = name + suffix;
+        detail::Failure create_failure = create_fd(candidate, mode, fd);
         if (!create_failure || create_failure.code != EEXIST) {
           created = !create_failure;
           failure = std::move(create_failure);
           break;
         }
       }
+      if (!failure) name = std::move(candidate);
       break;
     }
   }

@@ -1,3 +1,4 @@
+// Name and mode rules of the shared-memory types, random suffixes (include/mmapxx/shared_memory.hpp).
 #include "shm/shm_name.hpp"
 
 #include <sys/random.h>
@@ -10,10 +11,11 @@ namespace mmapxx::detail {
 
 Failure check_shm_name(const char* operation, const std::string& name) noexcept {
   if (name.empty()) return invalid_argument(operation, "name is empty");
+  if (const std::size_t nul = name.find('\0'); nul != std::string::npos)
+    return invalid_argument(operation, "name " + escaped(name) + " contains a NUL byte at index " +
+                                           std::to_string(nul));
   if (name.front() != '/') return invalid_argument(operation, "name must start with '/'");
   if (name.size() == 1) return invalid_argument(operation, "name has nothing after '/'");
-  if (name.find('\0') != std::string::npos)
-    return invalid_argument(operation, "name contains a NUL byte");
   if (name.find('/', 1) != std::string::npos)
     return invalid_argument(operation, "name contains a '/' after the first character");
   if (name == "/." || name == "/..")
@@ -49,6 +51,27 @@ Failure random_suffix(std::size_t count, std::string& out) noexcept {
   // 256 % 36 != 0 leaves a slight bias, harmless for collision avoidance.
   for (std::size_t i = 0; i < count; ++i) out += alphabet[bytes[i] % (sizeof alphabet - 1)];
   return {};
+}
+
+std::string escaped(const std::string& name) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte == 0) {
+      out += "\\0";
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
 }
 
 Failure chmod_fd(int fd, unsigned mode) noexcept {
