@@ -47,6 +47,20 @@ Failure check_size(std::uint64_t size) noexcept {
   }
 }
 
+Failure check_map_range(const MapOptions& options) noexcept {
+  const std::uint64_t length = options.length.value_or(0);
+  // Rounded out to pages (huge pages included) the range grows by up to 4 MiB: keep that room.
+  constexpr std::uint64_t slack = std::uint64_t{4} << 20;
+  if (options.offset <= max_size - slack && length <= max_size - slack - options.offset) return {};
+  try {
+    return invalid_argument("mmap", "offset " + std::to_string(options.offset) + " + length " +
+                                        std::to_string(length) +
+                                        " passes 2^63 - 4 MiB, where page rounding could overflow off_t");
+  } catch (...) {
+    return Failure{"mmap", EINVAL, {}};
+  }
+}
+
 Failure set_size(int fd, std::uint64_t size) noexcept {
   if (Failure failure = check_size(size)) return failure;
   if (fd < 0) return make_failure("resize", EBADF, "nothing is open");
