@@ -325,8 +325,8 @@ TEST_CASE("sizes and offsets near 2^64 are refused before any system call", "[bu
   object.resize(4096);
   for (const std::uint64_t size : huge) {
     INFO("size " << size);
-    for (detail::MemoryObject* target :
-         {static_cast<detail::MemoryObject*>(&memory), static_cast<detail::MemoryObject*>(&object)}) {
+    for (detail::MemoryObject* target : {static_cast<detail::MemoryObject*>(&memory),
+                                         static_cast<detail::MemoryObject*>(&object)}) {
       try {
         target->resize(size);
         FAIL("resize accepted");
@@ -340,9 +340,9 @@ TEST_CASE("sizes and offsets near 2^64 are refused before any system call", "[bu
       CHECK(target->size() == 4096);
 
       // Map ranges: offset near 2^64, or offset + length wrapping past it.
-      for (const MapOptions options : {MapOptions{.offset = size, .length = 128},
-                                       MapOptions{.offset = 77, .length = size},
-                                       MapOptions{.offset = size}}) {
+      for (const MapOptions options :
+           {MapOptions{.offset = size, .length = 128}, MapOptions{.offset = 77, .length = size},
+            MapOptions{.offset = size}}) {
         target->map<Access::Read>(options, ec);
         CHECK(ec == std::errc::invalid_argument);
         try {

@@ -129,7 +129,8 @@ void object_at(const M&& mapping, std::size_t offset, std::error_code& ec) = del
 template <TriviallyCopyable T>
 class AtomicLoadRef {
   static_assert(detail::shareable_atomic<T>, "atomics shared between processes must be lock-free");
-  static_assert(sizeof(T) <= 8, "a load-only atomic must load in one instruction that never writes");
+  static_assert(sizeof(T) <= 8,
+                "a load-only atomic must load in one instruction that never writes");
 
  public:
   static constexpr std::size_t required_alignment = std::atomic_ref<T>::required_alignment;
@@ -232,7 +233,8 @@ class SharedCounter {
   // is not 8-byte aligned. The memory is used as it is (zero in a fresh mapping).
   explicit SharedCounter(Bytes bytes, std::size_t offset = 0) {
     detail::check_object_at("SharedCounter", bytes.data(), bytes.size(), offset,
-                            sizeof(std::uint64_t), std::atomic_ref<std::uint64_t>::required_alignment);
+                            sizeof(std::uint64_t),
+                            std::atomic_ref<std::uint64_t>::required_alignment);
     value_ = std::launder(reinterpret_cast<Value*>(bytes.data() + offset));
   }
   // Same without exceptions: on failure ec = errc::invalid_argument and the counter is empty.
@@ -262,12 +264,12 @@ class SharedCounter {
   Value* value_ = nullptr;
 };
 
-SharedCounter(std::span<std::byte>) -> SharedCounter<Access::Write>;
-SharedCounter(std::span<std::byte>, std::size_t) -> SharedCounter<Access::Write>;
-SharedCounter(std::span<std::byte>, std::size_t, std::error_code&) -> SharedCounter<Access::Write>;
-SharedCounter(std::span<const std::byte>) -> SharedCounter<Access::Read>;
-SharedCounter(std::span<const std::byte>, std::size_t) -> SharedCounter<Access::Read>;
+SharedCounter(std::span<std::byte>)->SharedCounter<Access::Write>;
+SharedCounter(std::span<std::byte>, std::size_t)->SharedCounter<Access::Write>;
+SharedCounter(std::span<std::byte>, std::size_t, std::error_code&)->SharedCounter<Access::Write>;
+SharedCounter(std::span<const std::byte>)->SharedCounter<Access::Read>;
+SharedCounter(std::span<const std::byte>, std::size_t)->SharedCounter<Access::Read>;
 SharedCounter(std::span<const std::byte>, std::size_t, std::error_code&)
-    -> SharedCounter<Access::Read>;
+    ->SharedCounter<Access::Read>;
 
 }  // namespace mmapxx

@@ -1,4 +1,5 @@
-// SCM_RIGHTS: passing a descriptor to another process over a Unix socket (include/mmapxx/memfd.hpp).
+// SCM_RIGHTS: passing a descriptor to another process over a Unix socket
+// (include/mmapxx/memfd.hpp).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>

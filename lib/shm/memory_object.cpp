@@ -1,4 +1,5 @@
-// MemoryObject: resize and size of shared memory objects and memfds (include/mmapxx/memory_object.hpp).
+// MemoryObject: resize and size of shared memory objects and memfds
+// (include/mmapxx/memory_object.hpp).
 #include "mmapxx/memory_object.hpp"
 
 #include <sys/stat.h>
@@ -40,8 +41,8 @@ Failure check_space(int fd, std::uint64_t bytes) noexcept {
 Failure check_size(std::uint64_t size) noexcept {
   if (size <= max_size) return {};
   try {
-    return invalid_argument("resize", "size " + std::to_string(size) +
-                                          " is more than the largest object size, 2^63-1");
+    return invalid_argument(
+        "resize", "size " + std::to_string(size) + " is more than the largest object size, 2^63-1");
   } catch (...) {
     return Failure{"resize", EINVAL, {}};
   }
@@ -53,9 +54,9 @@ Failure check_map_range(const MapOptions& options) noexcept {
   constexpr std::uint64_t slack = std::uint64_t{4} << 20;
   if (options.offset <= max_size - slack && length <= max_size - slack - options.offset) return {};
   try {
-    return invalid_argument("mmap", "offset " + std::to_string(options.offset) + " + length " +
-                                        std::to_string(length) +
-                                        " passes 2^63 - 4 MiB, where page rounding could overflow off_t");
+    return invalid_argument(
+        "mmap", "offset " + std::to_string(options.offset) + " + length " + std::to_string(length) +
+                    " passes 2^63 - 4 MiB, where page rounding could overflow off_t");
   } catch (...) {
     return Failure{"mmap", EINVAL, {}};
   }
@@ -82,8 +83,7 @@ Failure set_size(int fd, std::uint64_t size) noexcept {
   return {};
 }
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 MemoryObject::MemoryObject(MemoryObject&& other) noexcept
     : name_(std::move(other.name_)), fd_(std::exchange(other.fd_, -1)) {}

@@ -65,7 +65,9 @@ detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mo
   const char* operation = "shm_open";
   if (how != How::Open && how != How::OpenReadOnly)
     if (detail::Failure failure = detail::check_shm_mode(operation, mode)) return failure;
-  if (how == How::Unique) {
+  if (how == How::Unique && name.find('\0') != std::string::npos) {
+    return detail::check_shm_name(operation, name);  // shows the prefix, NUL escaped
+  } else if (how == How::Unique) {
     // Check the longest name we could make, so a bad prefix fails before any system call.
     if (detail::Failure failure =
             detail::check_shm_name(operation, name + std::string(unique_suffix_length, 'x')))

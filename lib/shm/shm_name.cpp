@@ -1,4 +1,5 @@
-// Name and mode rules of the shared-memory types, random suffixes (include/mmapxx/shared_memory.hpp).
+// Name and mode rules of the shared-memory types, random suffixes
+// (include/mmapxx/shared_memory.hpp).
 #include "shm/shm_name.hpp"
 
 #include <sys/random.h>

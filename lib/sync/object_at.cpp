@@ -13,9 +13,9 @@ void check_object_at(const char* operation, const std::byte* data, std::size_t b
                      const char* label) {
   // Written as "size > bytes - offset" so that no sum can wrap past 2^64.
   if (offset > bytes || size > bytes - offset)
-    raise(invalid_argument(operation, "an object of " + std::to_string(size) +
-                                          " bytes at offset " + std::to_string(offset) +
-                                          " does not fit in " + std::to_string(bytes) + " bytes"),
+    raise(invalid_argument(operation, "an object of " + std::to_string(size) + " bytes at offset " +
+                                          std::to_string(offset) + " does not fit in " +
+                                          std::to_string(bytes) + " bytes"),
           label ? label : "");
   if (reinterpret_cast<std::uintptr_t>(data + offset) % alignment != 0)
     raise(invalid_argument(operation, "offset " + std::to_string(offset) + " is not aligned to " +
