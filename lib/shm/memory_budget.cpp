@@ -70,8 +70,15 @@ struct Room {
   const char* limit_file = nullptr;
 };
 
-// The least room left in the cgroup at `directory` (under `root`) and every cgroup above it.
-void walk_cgroups(const char* root, const char* path, bool v2, Room& room) noexcept {
+// cgroup v1 shows "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages),
+// v2 as "max" (read as UINT64_MAX): anything from 2^62 up is no limit.
+constexpr std::uint64_t no_limit = std::uint64_t{1} << 62;
+
+// The least room left for `bytes` more in the cgroup at `root` + `path` and every cgroup above
+// it. memory.stat (costly: the kernel sums it over the subtree) is read only for a cgroup that
+// would refuse without counting its page cache as room.
+void walk_cgroups(const char* root, const char* path, bool v2, std::uint64_t bytes,
+                  Room& room) noexcept {
   char directory[512];
   if (std::snprintf(directory, sizeof directory, "%s%s", root, path) >= int(sizeof directory))
     return;
@@ -85,16 +92,18 @@ void walk_cgroups(const char* root, const char* path, bool v2, Room& room) noexc
     std::snprintf(file, sizeof file, "%s/%s", directory, limit_file);
     if (!read_number(file, limit)) return;  // not this hierarchy, or not visible from here
     std::snprintf(file, sizeof file, "%s/%s", directory, usage_file);
-    if (limit != unlimited && read_number(file, usage)) {
+    if (limit < no_limit && read_number(file, usage)) {
       std::uint64_t reclaimable = 0;
-      char stat[8192];
-      std::snprintf(file, sizeof file, "%s/memory.stat", directory);
-      if (read_small(file, stat, sizeof stat)) {
-        std::uint64_t active = 0;
-        std::uint64_t inactive = 0;
-        field(stat, v2 ? "active_file" : "total_active_file", active);
-        field(stat, v2 ? "inactive_file" : "total_inactive_file", inactive);
-        reclaimable = active + inactive;
+      if (bytes > (limit > usage ? limit - usage : 0)) {
+        char stat[8192];
+        std::snprintf(file, sizeof file, "%s/memory.stat", directory);
+        if (read_small(file, stat, sizeof stat)) {
+          std::uint64_t active = 0;
+          std::uint64_t inactive = 0;
+          field(stat, v2 ? "active_file" : "total_active_file", active);
+          field(stat, v2 ? "inactive_file" : "total_inactive_file", inactive);
+          reclaimable = active + inactive;
+        }
       }
       const std::uint64_t used = usage > reclaimable ? usage - reclaimable : 0;
       const std::uint64_t left = limit > used ? limit - used : 0;
@@ -108,13 +117,13 @@ void walk_cgroups(const char* root, const char* path, bool v2, Room& room) noexc
       }
     }
     char* slash = std::strrchr(directory, '/');
-    if (slash == nullptr || std::size_t(slash - directory) < root_length) return;
+    if (slash == nullptr || std::size_t(slash - directory) <= root_length) return;
     *slash = '\0';
   }
 }
 
 // Memory cgroups of this process, from /proc/self/cgroup ("id:controllers:path" per line).
-void cgroup_room(Room& room) noexcept {
+void cgroup_room(std::uint64_t bytes, Room& room) noexcept {
   char text[4096];
   if (!read_small("/proc/self/cgroup", text, sizeof text)) return;
   for (char* line = text; line && *line;) {
@@ -132,18 +141,26 @@ void cgroup_room(Room& room) noexcept {
         if (*c == ',') ++c;
         if (std::strncmp(c, "memory", 6) == 0 && (c[6] == ',' || c[6] == '\0')) memory = true;
       }
-      if (memory) walk_cgroups("/sys/fs/cgroup/memory", path, false, room);
+      if (memory) walk_cgroups("/sys/fs/cgroup/memory", path, false, bytes, room);
       if (n == 0) {  // the v2 line: either the whole tree or the hybrid "unified" mount
-        walk_cgroups("/sys/fs/cgroup", path, true, room);
-        walk_cgroups("/sys/fs/cgroup/unified", path, true, room);
+        walk_cgroups("/sys/fs/cgroup", path, true, bytes, room);
+        walk_cgroups("/sys/fs/cgroup/unified", path, true, bytes, room);
       }
     }
     line = next;
   }
 }
 
-// MemAvailable + SwapFree, in bytes.
-bool system_room(std::uint64_t& out) noexcept {
+// MemAvailable + SwapFree, in bytes. sysinfo(2) (a fraction of a microsecond) answers first
+// when its free RAM + buffers + free swap, which counts no page cache and so never exceeds
+// MemAvailable + SwapFree by much, already covers `bytes`; /proc/meminfo (tens of microseconds)
+// only when it does not.
+bool system_room(std::uint64_t bytes, std::uint64_t& out) noexcept {
+  struct sysinfo info {};
+  if (::sysinfo(&info) == 0) {
+    out = (std::uint64_t(info.freeram) + info.bufferram + info.freeswap) * info.mem_unit;
+    if (bytes <= out) return true;
+  }
   char text[8192];
   std::uint64_t available = 0;
   std::uint64_t swap = 0;
@@ -152,20 +169,17 @@ bool system_room(std::uint64_t& out) noexcept {
     out = (available + swap) * 1024;  // meminfo counts in kB
     return true;
   }
-  struct sysinfo info {};
-  if (::sysinfo(&info) != 0) return false;
-  out = (std::uint64_t(info.freeram) + info.bufferram + info.freeswap) * info.mem_unit;
-  return true;
+  return info.mem_unit != 0;  // sysinfo's figure, when /proc is not mounted
 }
 
 }  // namespace
 
 Failure check_memory_budget(const char* operation, std::uint64_t bytes) noexcept {
-  if (bytes == 0) return {};
+  if (bytes < unchecked_growth) return {};
   std::uint64_t system = unlimited;
-  const bool known = system_room(system);
+  const bool known = system_room(bytes, system);
   Room room;
-  if (!(known && bytes > system)) cgroup_room(room);
+  if (!(known && bytes > system)) cgroup_room(bytes, room);
   if (!(known && bytes > system) && bytes <= room.bytes) return {};
   try {
     if (known && bytes > system)

@@ -18,6 +18,10 @@ namespace mmapxx::detail {
 // limit that refused. A cgroup file that cannot be read (no cgroup, another cgroup namespace)
 // imposes no limit. A snapshot, not a reservation: memory used by others meanwhile can still run
 // out later. Reads a few small files; allocates only for the failure's message.
+// Growth below unchecked_growth is not checked: the cgroup files cost about 20 us each to read
+// here (five to eight of them), and a growth that small asks no more of the cgroup than a page
+// fault of any other allocation would.
+inline constexpr std::uint64_t unchecked_growth = std::uint64_t{1} << 20;
 Failure check_memory_budget(const char* operation, std::uint64_t bytes) noexcept;
 
 // invalid_argument (operation "resize") for a size past off_t's range, 2^63-1, before any syscall.
