@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "mmapxx/anonymous_region.hpp"
 #include "mmapxx/atomic.hpp"
 #include "mmapxx/shared_memory.hpp"
+#include "mmapxx/sysv.hpp"
 #include "shm_support.hpp"
 
 using namespace mmapxx;
@@ -137,4 +139,13 @@ TEST_CASE("offsets near 2^64 never wrap into range", "[atomic]") {
     CHECK(code_of([&] { atomic_at<std::uint64_t>(bytes, offset); }) == std::errc::invalid_argument);
     CHECK(code_of([&] { SharedCounter(bytes, offset); }) == std::errc::invalid_argument);
   }
+}
+
+TEST_CASE("loads work from a read-only System V attachment", "[atomic]") {
+  LeakCheck leaks;
+  auto segment = SysVSharedMemory::create(4096);
+  SharedCounter(segment.bytes(), 8).add(9);
+  auto reader = SysVSharedMemory::attach(segment.id(), true);
+  CHECK(atomic_at<std::uint64_t>(std::as_const(reader).bytes(), 8).load() == 9);
+  CHECK(SharedCounter(std::as_const(reader).bytes(), 8).load() == 9);
 }

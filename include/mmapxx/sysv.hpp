@@ -62,7 +62,8 @@ class SysVSharedMemory {
   std::size_t size() const noexcept { return size_; }  // the segment size (shm_segsz)
   bool read_only() const noexcept { return read_only_; }
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
-  // Empty when attached read-only.
+  // Empty when attached read-only: read through the const overload, e.g.
+  // atomic_at<T>(std::as_const(segment).bytes(), offset), which gives a load-only AtomicLoadRef.
   std::span<std::byte> bytes() noexcept { return {data(), read_only_ ? 0 : size_}; }
   explicit operator bool() const noexcept { return data_ != nullptr; }
 
