@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -372,4 +373,42 @@ TEST_CASE("sizes and offsets near 2^64 are refused before any system call", "[bu
   }
   CHECK(memory.size() == 4096);
   CHECK(object.size() == 4096);
+}
+
+TEST_CASE("noexcept overloads report ENOMEM when the heap is exhausted, never terminate",
+          "[budget]") {
+  LeakCheck leaks;
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // Everything the calls below take by value is made before the heap runs out.
+    std::string bad_name = "no-slash-" + std::string(40, 'x');
+    std::error_code ec;
+    SealedMemory memory("mmapxx-test", 4096);
+    rlimit limit{};
+    ::getrlimit(RLIMIT_AS, &limit);
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    std::uint64_t vm_kib = 0;
+    while (std::getline(status, line))
+      if (line.rfind("VmSize:", 0) == 0) vm_kib = std::stoull(line.substr(7));
+    limit.rlim_cur = (vm_kib + 4096) * 1024;  // 4 MiB more than now
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(80);
+    for (std::size_t size = 1 << 20; size > 0; size /= 2)
+      while (std::malloc(size) != nullptr) {
+      }
+    // A name error needs a message: without memory for it the call reports ENOMEM, not abort.
+    SharedMemoryObject::create(std::move(bad_name), 0600, ec);
+    if (ec != std::errc::not_enough_memory) ::_exit(1);
+    // Missing seals keep their errno, EPERM, even when the detail cannot be written.
+    const int copy = ::fcntl(memory.fd(), F_DUPFD_CLOEXEC, 0);
+    SealedMemory::adopt(copy, fixed_size, {}, ec);
+    if (ec != std::errc::operation_not_permitted) ::_exit(2);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  INFO("wait status " << status);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
