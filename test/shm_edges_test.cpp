@@ -95,6 +95,8 @@ class MemoryCgroup {
   std::string reason_;
 };
 
+constexpr int cannot_join = 90;  // the child's exit code when it could not enter the cgroup
+
 // Runs `body` in a forked child moved into `group` first; returns the wait status. The child
 // reports the first failed check as its exit code, and why on stderr.
 template <class Body>
@@ -103,7 +105,7 @@ int run_in(const MemoryCgroup& group, Body body) {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    if (!write_file(procs, std::to_string(::getpid()))) ::_exit(90);
+    if (!write_file(procs, std::to_string(::getpid()))) ::_exit(cannot_join);
     int code = 91;
     try {
       code = body();
@@ -187,6 +189,11 @@ TEST_CASE("growth a memory cgroup cannot back is ENOMEM at once, never the OOM k
     if (object.size() != 2 * MiB) return fail(9, "/dev/shm size changed");
     return 0;
   });
+  if (WIFEXITED(status) && WEXITSTATUS(status) == cannot_join) {
+    std::printf("skipped: growth inside a memory cgroup: cannot move a process into %s\n",
+                group.path().c_str());
+    return;
+  }
   INFO("wait status " << status);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
