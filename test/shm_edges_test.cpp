@@ -138,12 +138,14 @@ int fail(int code, const std::string& why) {
   return code;
 }
 
-// Fills the descriptor table up to a lowered RLIMIT_NOFILE (call in a forked child only).
-void exhaust_descriptors() {
+// Fills the descriptor table up to a lowered RLIMIT_NOFILE (call in a forked child only); returns
+// the last descriptor it took, below the limit, whose close frees one slot.
+int exhaust_descriptors() {
   rlimit limit{64, 64};
   ::setrlimit(RLIMIT_NOFILE, &limit);
-  while (::dup(STDERR_FILENO) >= 0) {
-  }
+  int last = -1;
+  for (int fd; (fd = ::dup(STDERR_FILENO)) >= 0;) last = fd;
+  return last;
 }
 
 }  // namespace
@@ -214,8 +216,7 @@ TEST_CASE("receive reports the descriptor limit, not a bad message", "[budget]")
         SealedMemory memory("mmapxx-test", 4096);
         memory.seal();
         for (int i = 0; i < 3; ++i) memory.send(sv[0]);
-        const int spare = ::dup(STDERR_FILENO);
-        exhaust_descriptors();
+        const int spare = exhaust_descriptors();
         std::error_code ec;
         auto none = SealedMemory::receive(sv[1], fixed_size, ec);
         if (ec != std::errc::too_many_files_open) return fail(2, "ec: " + ec.message());
