@@ -1,5 +1,7 @@
 // Shared memory at the edges: growth the machine cannot back (inside a small memory cgroup, so a
 // regression cannot hurt the machine), the descriptor limit, sizes near 2^64, hostile names.
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -417,6 +419,46 @@ TEST_CASE("noexcept overloads report ENOMEM when the heap is exhausted, never te
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   INFO("wait status " << status);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("growth a size-limited tmpfs cannot hold is ENOSPC at once", "[budget]") {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // A private 1 MiB tmpfs over /dev/shm, seen by this child only.
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
+        ::mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m") != 0)
+      ::_exit(cannot_join);
+    int code = 91;
+    try {
+      code = [] {
+        auto object = SharedMemoryObject::create(shm_name("small-tmpfs"));
+        object.resize(512 * 1024);
+        try {
+          object.resize(4 * MiB);
+          return fail(1, "accepted");
+        } catch (const Error& e) {
+          if (e.code() != std::errc::no_space_on_device) return fail(2, e.what());
+          if (e.operation() != "resize") return fail(3, e.what());  // before posix_fallocate
+          if (!contains(e.what(), "filesystem has")) return fail(4, e.what());
+        }
+        if (object.size() != 512 * 1024) return fail(5, "size changed");
+        return 0;
+      }();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == cannot_join) {
+    std::printf("skipped: ENOSPC on a small tmpfs: cannot mount a private tmpfs over /dev/shm\n");
+    return;
+  }
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }

@@ -25,8 +25,7 @@ class MemoryObject {
   // Syscalls: fstat; to grow, fstatvfs, a read of /proc/meminfo and of this process's memory
   //   cgroup files, then posix_fallocate over the whole size; to shrink, ftruncate.
   // Errors, checked before any change: invalid_argument (operation "resize") when `size` is past
-  //   2^63-1; ENOSPC (operation "resize") when the filesystem holding the object (a size-limited
-  //   tmpfs such as /dev/shm) has less room than the growth; ENOMEM (operation "resize") when the
+  //   2^63-1; ENOMEM (operation "resize") when the
   //   growth is more than the memory this process may still use: more than MemAvailable +
   //   SwapFree, or than the room left under the memory.limit_in_bytes (cgroup v1) or memory.max
   //   (cgroup v2) of its memory cgroup or any cgroup above it (usage minus page cache counts as
@@ -34,8 +33,9 @@ class MemoryObject {
   //   dropped, and the kernel answers an allocation it cannot back with the OOM killer, not an
   //   error: this check is what keeps resize(2^50) from killing processes. It is a snapshot, not
   //   a reservation, and it covers growths of 1 MiB or more (a smaller one asks no more of the
-  //   cgroup than any page fault). EPERM when a seal forbids the change. A failure leaves the
-  //   size as it was.
+  //   cgroup than any page fault). Then ENOSPC (operation "resize") when the filesystem holding
+  //   the object (a size-limited tmpfs such as /dev/shm) has less room than the growth. EPERM
+  //   when a seal forbids the change. A failure leaves the size as it was.
   // Cost: posix_fallocate walks the whole size and allocates and zeroes the new pages now. A
   //   growth of 1 MiB or more also reads /proc/self/cgroup and two files per cgroup level (and
   //   /proc/meminfo when sysinfo(2) alone cannot vouch for the room): measured here about 70-90 us.

@@ -74,8 +74,9 @@ Failure set_size(int fd, std::uint64_t size) noexcept {
     // already allocated (st_blocks, 512-byte units) cost nothing more.
     const auto allocated = static_cast<std::uint64_t>(st.st_blocks) * 512;
     if (size > allocated) {
-      if (Failure failure = check_space(fd, size - allocated)) return failure;
+      // Memory first: a growth that no memory could back is ENOMEM whatever the filesystem.
       if (Failure failure = check_memory_budget("resize", size - allocated)) return failure;
+      if (Failure failure = check_space(fd, size - allocated)) return failure;
     }
     return allocate_fd(fd, size);
   }
