@@ -56,6 +56,7 @@ class SealedMemory : public detail::MemoryObject {
   //   the OOM killer; EMFILE at the descriptor limit. A failure leaves no descriptor open.
   // Cost: the pages are allocated and zeroed now.
   explicit SealedMemory(const std::string& name, std::uint64_t size = 0);
+  // Same; errors go to ec (an empty object is returned), never an exception, not even bad_alloc.
   static SealedMemory create(const std::string& name, std::uint64_t size,
                              std::error_code& ec) noexcept;
 

@@ -40,6 +40,7 @@ class MemoryObject {
   //   growth of 1 MiB or more also reads /proc/self/cgroup and two files per cgroup level (and
   //   /proc/meminfo when sysinfo(2) alone cannot vouch for the room): measured here about 70-90 us.
   void resize(std::uint64_t size);
+  // Same; errors go to ec.
   void resize(std::uint64_t size, std::error_code& ec) noexcept;
   std::uint64_t size() const;  // fstat
   std::uint64_t size(std::error_code& ec) const noexcept;
