@@ -407,8 +407,7 @@ TEST_CASE("noexcept overloads report ENOMEM when the heap is exhausted, never te
     // Through a volatile sink: at -O2 an unused malloc may be elided, leaving the heap intact.
     static void* volatile sink = nullptr;
     for (std::size_t size = 1 << 20; size > 0; size /= 2)
-      while ((sink = std::malloc(size)) != nullptr) {
-      }
+      for (void* p = std::malloc(size); p != nullptr; p = std::malloc(size)) sink = p;
     // A name error needs a message: without memory for it the call reports ENOMEM, not abort.
     SharedMemoryObject::create(std::move(bad_name), 0600, ec);
     if (ec != std::errc::not_enough_memory) ::_exit(1);
