@@ -48,12 +48,15 @@ detail::Failure get_seals(int fd, Seal& out) noexcept {
 
 detail::Failure create_memfd(const std::string& name, std::uint64_t size, int& fd) noexcept {
   return detail::no_throw("memfd_create", [&]() -> detail::Failure {
-    if (name.find('\0') != std::string::npos)
-      return detail::invalid_argument("memfd_create",
-                                      "name " + detail::escaped(name) + " contains a NUL byte");
+    if (const std::size_t nul = name.find('\0'); nul != std::string::npos) {
+      char shown[120];
+      detail::escape_into(shown, sizeof shown, name);
+      return detail::invalid_argument("memfd_create", "name %s contains a NUL byte at index %zu",
+                                      shown, nul);
+    }
     if (name.size() > max_memfd_name)
-      return detail::invalid_argument(
-          "memfd_create", "name is " + std::to_string(name.size()) + " bytes, more than 249");
+      return detail::invalid_argument("memfd_create", "name is %zu bytes, more than 249",
+                                      name.size());
     if (detail::Failure failure = detail::check_size(size)) return failure;
     fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return detail::make_failure("memfd_create", errno);
