@@ -3,6 +3,7 @@
 
 #include "mmapxx/anonymous_region.hpp"
 #include "mmapxx/atomic.hpp"
+#include "mmapxx/durability.hpp"
 #include "mmapxx/error.hpp"
 #include "mmapxx/fault.hpp"
 #include "mmapxx/flags.hpp"
