@@ -24,7 +24,7 @@ std::uint64_t current_size(int fd, const std::string& name) {
 
 [[noreturn]] void truncated_now(int fd, const std::string& name, std::uint64_t at,
                                 const std::string& how) {
-  fail_truncated(name, std::min(current_size(fd, name), at), how);
+  fail_truncated(name, std::max(current_size(fd, name), at), how);
 }
 
 void pwrite_all(const CopyTarget& out, const std::byte* data, std::size_t size,
