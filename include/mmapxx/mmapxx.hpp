@@ -13,6 +13,7 @@
 #include "mmapxx/memory_object.hpp"
 #include "mmapxx/options.hpp"
 #include "mmapxx/page.hpp"
+#include "mmapxx/page_cache.hpp"
 #include "mmapxx/protection_guard.hpp"
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/sysv.hpp"
