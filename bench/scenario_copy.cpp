@@ -106,8 +106,8 @@ std::string sparse_file(Context& ctx, std::size_t size) {
     Fd fd(path, O_RDWR);
     const std::size_t step = std::min<std::size_t>(64 * MiB, size / 4);
     for (std::size_t at = step; at + step <= size; at += 2 * step)
-      if (::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                      static_cast<off_t>(at), static_cast<off_t>(step)) != 0)
+      if (::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(at),
+                      static_cast<off_t>(step)) != 0)
         throw std::runtime_error("fallocate(PUNCH_HOLE) failed");
   }
   read_through(path, MiB);

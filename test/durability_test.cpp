@@ -19,7 +19,8 @@ namespace {
 
 std::vector<std::string> names_in(const std::filesystem::path& dir) {
   std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename());
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -206,8 +207,7 @@ TEST_CASE("ReplacementFile destroyed, discarded or killed before commit leaves n
   CHECK(names_in(dir.path()).empty());
 }
 
-TEST_CASE("A file written through a mapping of a ReplacementFile commits whole",
-          "[durability]") {
+TEST_CASE("A file written through a mapping of a ReplacementFile commits whole", "[durability]") {
   TempDir dir("/var/tmp");
   const std::string target = dir.file("mapped");
   mmapxx::ReplacementFile out(target);

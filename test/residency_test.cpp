@@ -35,7 +35,8 @@ TEST_CASE("page_cache_stats agrees with residency() and fincore", "[residency]")
   REQUIRE(::fdatasync(fd) == 0);
   REQUIRE(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
   std::string buffer(1 << 20, '\0');
-  REQUIRE(::pread(fd, buffer.data(), buffer.size(), 2 << 20) == static_cast<ssize_t>(buffer.size()));
+  REQUIRE(::pread(fd, buffer.data(), buffer.size(), 2 << 20) ==
+          static_cast<ssize_t>(buffer.size()));
 
   const mmapxx::PageCacheStats all = mmapxx::page_cache_stats(fd, 0, mmapxx::to_end_of_file, path);
   CHECK(all.pages == 2049);  // 8 MiB + 100 bytes
@@ -54,7 +55,9 @@ TEST_CASE("page_cache_stats agrees with residency() and fincore", "[residency]")
   if (all.source == mmapxx::PageCacheSource::Cachestat) {
     // Dirty pages are visible to cachestat until written back.
     REQUIRE(::pwrite(fd, "dirty", 5, 0) == 5);
-    CHECK(mmapxx::page_cache_stats(fd, 0, 4096).dirty + mmapxx::page_cache_stats(fd, 0, 4096).writeback == 1);
+    CHECK(mmapxx::page_cache_stats(fd, 0, 4096).dirty +
+              mmapxx::page_cache_stats(fd, 0, 4096).writeback ==
+          1);
     REQUIRE(::fdatasync(fd) == 0);
     CHECK(mmapxx::page_cache_stats(fd, 0, 4096).dirty == 0);
   } else {

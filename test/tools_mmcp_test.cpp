@@ -221,7 +221,8 @@ TEST_CASE("every mmcp copy method copies sparse and dense files exactly", "[tool
     const std::string block = random_bytes(3 << 20, 11);
     const int fd = ::open(src.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, block.data(), block.size(), 1 << 20) == static_cast<ssize_t>(block.size()));
+    REQUIRE(::pwrite(fd, block.data(), block.size(), 1 << 20) ==
+            static_cast<ssize_t>(block.size()));
     REQUIRE(::pwrite(fd, block.data(), 5000, 70 << 20) == 5000);
     REQUIRE(::ftruncate(fd, 90 << 20) == 0);
     ::close(fd);
@@ -297,8 +298,12 @@ void kill_at_random(const std::filesystem::path& where, std::size_t size, int co
 
 TEST_CASE("mmcp killed by SIGKILL at any instant leaves no partial file and no temporary",
           "[tools][mmcp][sigkill]") {
-  SECTION("ext4 (/var/tmp)") { kill_at_random("/var/tmp", std::size_t{256} << 20, 6); }
-  SECTION("tmpfs (/dev/shm)") { kill_at_random("/dev/shm", std::size_t{256} << 20, 6); }
+  SECTION("ext4 (/var/tmp)") {
+    kill_at_random("/var/tmp", std::size_t{256} << 20, 6);
+  }
+  SECTION("tmpfs (/dev/shm)") {
+    kill_at_random("/dev/shm", std::size_t{256} << 20, 6);
+  }
 }
 
 TEST_CASE("mmcp on a full filesystem names the operation, the file and the syscall",

@@ -50,16 +50,14 @@ void preallocate(const CopyTarget& out, std::uint64_t offset, std::uint64_t leng
 
 // Write: each window is populated before write(2) reads it, so the kernel's copy never takes a
 // page fault; a window that cannot be populated (the file shrank) is EFAULT, not SIGBUS.
-void copy_mapped_write(int in, const std::string& src, const CopyTarget& out,
-                       std::uint64_t offset, std::uint64_t length,
-                       const std::function<void(std::uint64_t)>& progress) {
+void copy_mapped_write(int in, const std::string& src, const CopyTarget& out, std::uint64_t offset,
+                       std::uint64_t length, const std::function<void(std::uint64_t)>& progress) {
   const std::uint64_t end = offset + length;
   for (std::uint64_t pos = offset; pos < end;) {
     const auto span = static_cast<std::size_t>(std::min<std::uint64_t>(window_size, end - pos));
     if (const std::uint64_t size = current_size(in, src); size < pos + span)
       fail_truncated(src, std::max(size, pos), "end of file moved");
-    const mmapxx::MappedFile<mmapxx::Access::Read> window(in, {.offset = pos, .length = span},
-                                                          src);
+    const mmapxx::MappedFile<mmapxx::Access::Read> window(in, {.offset = pos, .length = span}, src);
     pause_for_test();
     std::error_code ec;
     window.advise(mmapxx::Advice::Sequential, 0, mmapxx::whole, ec);
@@ -112,10 +110,14 @@ bool copy_range(int in, const std::string& src, const CopyTarget& out, std::uint
 }  // namespace
 
 bool parse_copy_method(std::string_view name, CopyMethod& out) noexcept {
-  if (name == "buffer") out = CopyMethod::Buffer;
-  else if (name == "write") out = CopyMethod::Write;
-  else if (name == "copy_file_range") out = CopyMethod::CopyRange;
-  else return false;
+  if (name == "buffer")
+    out = CopyMethod::Buffer;
+  else if (name == "write")
+    out = CopyMethod::Write;
+  else if (name == "copy_file_range")
+    out = CopyMethod::CopyRange;
+  else
+    return false;
   return true;
 }
 

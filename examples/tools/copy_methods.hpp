@@ -23,8 +23,8 @@ bool parse_copy_method(std::string_view name, CopyMethod& out) noexcept;
 
 struct CopyTarget {
   int fd;
-  std::string name;       // for messages
-  bool preallocate;       // fallocate each extent before writing it
+  std::string name;  // for messages
+  bool preallocate;  // fallocate each extent before writing it
 };
 
 // Copies bytes [offset, offset + length) of the source (fd `in`, named `src`) to the same offsets

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "copy_methods.hpp"
 #include "extents.hpp"
 #include "file_handle.hpp"
-#include "copy_methods.hpp"
 #include "mmapxx/durability.hpp"
 #include "progress.hpp"
 #include "signal_cleanup.hpp"
@@ -71,8 +71,7 @@ int main(int argc, char** argv) {
   bool preallocate = false;
   // For mmbench's copy group: the alternatives mmcp was measured against.
   app.add_option("--method", method_name, "buffer, write or copy_file_range")->group("");
-  app.add_flag("--preallocate", preallocate, "fallocate each extent before copying it")
-      ->group("");
+  app.add_flag("--preallocate", preallocate, "fallocate each extent before copying it")->group("");
   return mmtools::run(app, argc, argv, [&] {
     mmtools::CopyMethod method = mmtools::default_method;
     if (!method_name.empty() && !mmtools::parse_copy_method(method_name, method))

@@ -57,7 +57,8 @@ void evict(int fd, const std::string& name) {
 void touch(int fd, const std::string& name, std::uint64_t size) {
   for (std::uint64_t at = 0; at < size; at += step) {
     const auto length = static_cast<std::size_t>(std::min(step, size - at));
-    if (size_now(fd) < at + length) fail_truncated(name, std::max(size_now(fd), at), "end of file moved");
+    if (size_now(fd) < at + length)
+      fail_truncated(name, std::max(size_now(fd), at), "end of file moved");
     const ReadMap window(fd, {.offset = at, .length = length}, name);
     pause_for_test();
     touch_window(window, fd, name, at);

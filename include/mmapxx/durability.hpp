@@ -50,7 +50,7 @@ enum class Existing {
 
 // How a ReplacementFile is committed.
 struct CommitOptions {
-  mode_t mode = 0600;                  // permission bits of the file (applied with fchmod, no umask)
+  mode_t mode = 0600;  // permission bits of the file (applied with fchmod, no umask)
   Existing existing = Existing::Replace;
   bool durable = false;  // fdatasync the file before it is named and fsync the directory after
 };

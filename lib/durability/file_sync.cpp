@@ -64,7 +64,9 @@ void sync_data(int fd, const std::string& label) {
   if (const detail::Failure f = detail::sync_data_fd(fd)) detail::raise(f, label);
 }
 
-void sync_data(int fd, std::error_code& ec) noexcept { detail::report(detail::sync_data_fd(fd), ec); }
+void sync_data(int fd, std::error_code& ec) noexcept {
+  detail::report(detail::sync_data_fd(fd), ec);
+}
 
 void sync_directory(const std::filesystem::path& directory) {
   if (const detail::Failure f = sync_directory_path(directory.string()))

@@ -131,7 +131,9 @@ ReplacementFile& ReplacementFile::operator=(ReplacementFile&& other) noexcept {
   return *this;
 }
 
-ReplacementFile::~ReplacementFile() { discard(); }
+ReplacementFile::~ReplacementFile() {
+  discard();
+}
 
 void ReplacementFile::discard() noexcept {
   if (fd_ >= 0) {

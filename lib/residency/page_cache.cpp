@@ -119,8 +119,8 @@ Failure stats_of(int fd, std::uint64_t offset, std::uint64_t length, const char*
   return by_mincore(fd, first, bytes, label, out);
 }
 
-Failure stats_of_path(const std::filesystem::path& path, std::uint64_t offset,
-                      std::uint64_t length, PageCacheStats& out) {
+Failure stats_of_path(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
+                      PageCacheStats& out) {
   const std::string name = path.string();
   if (name.empty() || name.find('\0') != std::string::npos)
     return detail::invalid_argument("open", "path is empty or holds a NUL byte");
