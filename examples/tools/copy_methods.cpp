@@ -1,6 +1,8 @@
 #include "copy_methods.hpp"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +137,12 @@ void copy_extent(CopyMethod method, int in, const std::string& src, const CopyTa
         copy_mapped_write(in, src, out, offset, length, progress);
       return;
   }
+}
+
+bool clone_file(int in, const CopyTarget& out) {
+  if (::ioctl(out.fd, FICLONE, in) == 0) return true;
+  if (errno == ENOSPC || errno == EDQUOT) fail_write(out.name, errno, "ioctl FICLONE");
+  return false;  // EOPNOTSUPP, EXDEV, EINVAL: copy the data instead
 }
 
 void fail_write(const std::string& name, int error, const char* syscall) {

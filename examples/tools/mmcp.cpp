@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
   app.add_flag("--preallocate", preallocate, "fallocate each extent before copying it")->group("");
   return mmtools::run(app, argc, argv, [&] {
     mmtools::CopyMethod method = mmtools::default_method;
-    if (!method_name.empty() && !mmtools::parse_copy_method(method_name, method))
+    if (method_name.empty())
+      preallocate = mmtools::default_preallocate;
+    else if (!mmtools::parse_copy_method(method_name, method))
       throw mmtools::UsageError("unknown --method '" + method_name + "'");
     struct stat src_st {};
     const mmtools::UniqueFd in = mmtools::open_regular(src, src_st);
@@ -88,11 +90,15 @@ int main(int argc, char** argv) {
         !quiet && (progress_flag || (::isatty(STDERR_FILENO) && size >= progress_threshold));
     mmtools::Progress progress(show, "mmcp", size);
     const mmtools::CopyTarget to{out.fd(), target.path, preallocate};
-    mmtools::for_each_data_extent(
-        in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
-          mmtools::copy_extent(method, in.get(), src, to, offset, length,
-                               [&](std::uint64_t done) { progress.update(done); });
-        });
+    // Where the filesystem can share extents, the copy is instant and keeps the holes.
+    const bool cloned =
+        method == mmtools::CopyMethod::CopyRange && size > 0 && mmtools::clone_file(in.get(), to);
+    if (!cloned)
+      mmtools::for_each_data_extent(
+          in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
+            mmtools::copy_extent(method, in.get(), src, to, offset, length,
+                                 [&](std::uint64_t done) { progress.update(done); });
+          });
     // A file that shrank behind our back must not be passed off as a complete copy.
     struct stat after {};
     if (::fstat(in.get(), &after) != 0) mmtools::fail_errno(src, errno);
