@@ -1,13 +1,16 @@
 // Durability helpers: sync_data, sync_directory, ReplacementFile (atomic create and replace,
 // nothing left behind on failure, on destruction, or when the process is killed).
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <mmapxx/mmapxx.hpp>
 
@@ -219,4 +222,42 @@ TEST_CASE("A file written through a mapping of a ReplacementFile commits whole",
   }
   out.commit({.mode = 0600, .durable = true});
   CHECK(read_file(target) == std::string(8192, 'm'));
+}
+
+TEST_CASE("ReplacementFile commits without CAP_DAC_READ_SEARCH", "[durability]") {
+  TempDir dir("/var/tmp");
+  const std::string target = dir.file("no-cap");
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Drop the capability linkat(AT_EMPTY_PATH) needs, so the fallback path runs.
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (::syscall(SYS_capget, &header, data) != 0) ::_exit(10);
+    data[0].effective &= ~(1u << CAP_DAC_READ_SEARCH);
+    if (::syscall(SYS_capset, &header, data) != 0) ::_exit(11);
+    mmapxx::ReplacementFile out(target);
+    if (!out.unnamed()) ::_exit(12);
+    // Linux 6.10+ lets the opener link its own file without the capability.
+    // (Probed on a file of its own: an O_TMPFILE linked once and unlinked cannot be linked again.)
+    const int probe = ::open(dir.path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    const bool direct =
+        ::linkat(probe, "", AT_FDCWD, dir.file("probe").c_str(), AT_EMPTY_PATH) == 0;
+    if (direct) ::unlink(dir.file("probe").c_str());
+    ::close(probe);
+    if (::write(out.fd(), "via proc", 8) != 8) ::_exit(14);
+    std::error_code ec;
+    out.commit({.mode = 0600}, ec);
+    ::_exit(ec ? 15 : direct ? 20 : 0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 20)
+    std::puts(
+        "note: this kernel links an O_TMPFILE with AT_EMPTY_PATH without CAP_DAC_READ_SEARCH "
+        "(Linux 6.10+): the /proc/self/fd fallback was not needed");
+  INFO("child exit " << WEXITSTATUS(status));
+  CHECK((WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 20));
+  CHECK(read_file(target) == "via proc");
 }

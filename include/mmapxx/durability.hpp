@@ -101,11 +101,11 @@ class ReplacementFile {
 
   // Gives the file options.mode and the name target(), then closes it.
   // Syscalls: fchmod(2); with durable, fdatasync(2) first and fsync(2) of the directory last.
-  //   Unnamed file, target absent: linkat(2) with AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH), or
-  //   through /proc/self/fd/N with AT_SYMLINK_FOLLOW when that is refused. Unnamed file, target
-  //   present and Existing::Replace: linkat to a fresh `.NAME.tmp-XXXXXX`, then rename(2) over the
-  //   target (a kill between those two calls leaves that name: the only window). Named file:
-  //   rename(2), or renameat2(2) RENAME_NOREPLACE for Existing::Keep.
+  //   Unnamed file, target absent: linkat(2) with AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH before
+  //   Linux 6.10), or through /proc/self/fd/N with AT_SYMLINK_FOLLOW when that is refused. Unnamed
+  //   file, target present and Existing::Replace: linkat to a fresh `.NAME.tmp-XXXXXX`, then
+  //   rename(2) over the target (a kill between those two calls leaves that name: the only window).
+  //   Named file: rename(2), or renameat2(2) RENAME_NOREPLACE for Existing::Keep.
   // Errors: EEXIST with Existing::Keep when the target exists; EISDIR when it is a directory;
   //   EIO/ENOSPC from fdatasync; ENOENT if /proc is not mounted and AT_EMPTY_PATH is refused;
   //   EXDEV/EACCES/EROFS from link or rename. On failure before the rename the target is untouched
