@@ -39,15 +39,26 @@ struct MapOptions {
   std::uint64_t initial_size = 0;
 };
 
+// How an AnonymousRegion is mapped. Every field defaults to the plain, private, lazily faulted
+// mapping.
 struct AnonymousOptions {
   bool shared = false;    // MAP_SHARED: the same memory in the parent and children after fork
   bool dev_zero = false;  // back it by /dev/zero instead of MAP_ANONYMOUS (the historical way)
-  // With huge_pages = Transparent the advice comes first and populating then faults in huge
-  // pages (several times faster first touch than 4 KiB pages, see the benchmarks); MAP_POPULATE
-  // alone would fill the region with small pages before the advice could apply.
+  // Fault every page in now. With huge_pages = Transparent the advice comes first and populating
+  // then faults in huge pages (several times faster first touch than 4 KiB pages, see the
+  // benchmarks); MAP_POPULATE alone would fill the region with small pages before the advice
+  // could apply. With Explicit, madvise(MADV_POPULATE_WRITE) (Linux 5.14) does it, so a huge page
+  // that cannot be had is an error now (ENOMEM or EFAULT, naming /proc/sys/vm/nr_hugepages), not
+  // a SIGBUS later; MAP_POPULATE would ignore the failure.
   bool populate = false;
-  bool locked = false;
+  bool locked = false;  // mlock(2) the region; fails (ENOMEM/EPERM) past RLIMIT_MEMLOCK
+  // Explicit: MAP_HUGETLB, 2 MiB pages reserved at mmap (ENOMEM naming
+  // /proc/sys/vm/nr_hugepages when none are). Transparent: madvise(MADV_HUGEPAGE), best effort.
   HugePages huge_pages = HugePages::None;
+  // MAP_NORESERVE: no swap is reserved, so a later touch may fail under memory pressure. With
+  // huge_pages = Explicit it is accepted only with populate: unreserved huge pages are taken at
+  // first touch, which raises SIGBUS when none is free, so without populate it is an
+  // invalid_argument error before any syscall.
   bool no_reserve = false;
 };
 
