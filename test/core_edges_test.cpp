@@ -436,7 +436,7 @@ TEST_CASE("Out of descriptors (RLIMIT_NOFILE): EMFILE naming the call, nothing l
     std::error_code ec;
     auto by_path = MappedFile<Access::Read>::open(path, {}, ec);
     if (ec != std::errc::too_many_files_open) return 4;
-    auto by_fd = MappedFile<Access::Read>::open(fd, {}, ec);  // needs a duplicate
+    auto by_fd = MappedFile<Access::Write>::open(fd, {}, ec);  // needs a duplicate
     if (ec != std::errc::too_many_files_open) return 5;
     try {
       MappedFile<Access::Write> thrown(path);
