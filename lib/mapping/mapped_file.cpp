@@ -294,8 +294,8 @@ Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
   if (!failure) failure = map(fd, options, /*adopt=*/true);
   if (failure) {
     // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
-    struct stat ours {
-    }, named{};
+    struct stat ours {};
+    struct stat named {};
     if (created_ && ::fstat(fd, &ours) == 0 && ::stat(path_.c_str(), &named) == 0 &&
         ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
       ::unlink(path_.c_str());
