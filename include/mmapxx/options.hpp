@@ -10,6 +10,21 @@
 
 namespace mmapxx {
 
+class AddressReservation;
+
+// Where a view goes in the address space. The default lets the kernel choose (mmap's address
+// argument is null). Set at most one of:
+// - `reservation` (plus `offset`, a page multiple): inside that AddressReservation, at `offset`
+//   bytes from its start; MAP_FIXED replaces only the reservation's own reserved pages, never
+//   another view or anyone else's memory. Make it with AddressReservation::at(offset).
+// - `address` (page-aligned): exactly there, with MAP_FIXED_NOREPLACE (Linux 4.17+): EEXIST
+//   naming the address if anything is mapped in the range, never a clobbered mapping.
+struct Placement {
+  const AddressReservation* reservation = nullptr;
+  std::size_t offset = 0;
+  void* address = nullptr;
+};
+
 struct MapOptions {
   std::uint64_t offset = 0;                // any byte offset; alignment is done inside
   std::optional<std::size_t> length{};     // bytes to map; default: to end of file
@@ -22,6 +37,8 @@ struct MapOptions {
   // posix_fallocate to at least this many bytes before mapping, so a full disk is ENOSPC now
   // rather than SIGBUS later.
   std::optional<std::uint64_t> create_size{};
+  // Where the view goes (see Placement): anywhere, inside a reservation, or at a fixed address.
+  Placement placement{};
 };
 
 struct AnonymousOptions {
@@ -34,6 +51,8 @@ struct AnonymousOptions {
   bool locked = false;
   HugePages huge_pages = HugePages::None;
   bool no_reserve = false;
+  // Where the region goes (see Placement): anywhere, inside a reservation, or at a fixed address.
+  Placement placement{};
 };
 
 }  // namespace mmapxx

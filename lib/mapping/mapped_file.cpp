@@ -169,6 +169,7 @@ detail::Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt
   request.locked = options.locked;
   request.huge_pages = options.huge_pages;
   request.no_reserve = options.no_reserve;
+  request.placement = options.placement;
   request.label = path_.c_str();
   detail::View view;
   if (detail::Failure failure = detail::map_view(request, view)) {

@@ -3,9 +3,12 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "base/messages.hpp"
 #include "mapping/registry.hpp"
+#include "mapping/reservation.hpp"
+#include "mmapxx/reservation.hpp"
 
 namespace mmapxx::detail {
 
@@ -21,6 +24,39 @@ Failure map_failure(const MapRequest& request, int code) {
   if (request.huge_pages == HugePages::Explicit && code == ENOMEM)
     detail += "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
   return make_failure("mmap", code, std::move(detail));
+}
+
+std::string address_text(const void* address) {
+  char text[2 + 16 + 1];
+  std::snprintf(text, sizeof text, "%p", address);
+  return text;
+}
+
+Failure placement_taken(const MapRequest& request, std::size_t length) {
+  const auto* begin = static_cast<const std::byte*>(request.placement.address);
+  return make_failure("mmap", EEXIST,
+                      "the range [" + address_text(begin) + ", " + address_text(begin + length) +
+                          ") is already mapped (MAP_FIXED_NOREPLACE)");
+}
+
+// Resolves request.placement into mmap's address argument and flags.
+Failure place(const MapRequest& request, std::size_t length, int& flags, void*& hint,
+              std::byte*& placed) {
+  const Placement& placement = request.placement;
+  if (placement.reservation && placement.address)
+    return invalid_argument("mmap", "a placement names a reservation or an address, not both");
+  if (placement.reservation) {
+    if (Failure f = reservation_claim(placement, length, request.prot, flags, placed)) return f;
+    hint = placed;
+    flags |= MAP_FIXED;  // over pages the reservation holds for this view alone
+  } else if (placement.address) {
+    if (reinterpret_cast<std::uintptr_t>(placement.address) % page_size() != 0)
+      return invalid_argument("mmap", "address " + address_text(placement.address) +
+                                          " is not page-aligned");
+    hint = placement.address;
+    flags |= MAP_FIXED_NOREPLACE;
+  }
+  return {};
 }
 
 }  // namespace
@@ -82,13 +118,27 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
     flags |= MAP_HUGETLB;
     length = align_up(length, huge_page_size);
   }
+  void* hint = nullptr;
+  std::byte* placed = nullptr;  // inside a reservation: give back, never munmap
+  if (Failure f = place(request, length, flags, hint, placed)) return f;
   void* base =
-      ::mmap(nullptr, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
-  if (base == MAP_FAILED) return map_failure(request, errno);
+      ::mmap(hint, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
+  if (base == MAP_FAILED) {
+    const int code = errno;
+    if (placed) reservation_release(placed, length);
+    if (code == EEXIST && request.placement.address) return placement_taken(request, length);
+    return map_failure(request, code);
+  }
+  if (request.placement.address && base != hint) {
+    // Kernels before 4.17 ignore MAP_FIXED_NOREPLACE and treat the address as a hint, which
+    // they honour whenever the range is free: elsewhere means taken.
+    ::munmap(base, length);
+    return placement_taken(request, length);
+  }
 
   const auto undo = [&](const char* operation) {
     const int code = errno;
-    ::munmap(base, length);
+    if (!placed || !reservation_release(placed, length)) ::munmap(base, length);
     return make_failure(operation, code, range_detail(request.offset, request.length));
   };
   if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)
@@ -112,7 +162,8 @@ void unmap_view(View view) noexcept {
   if (view.data == nullptr) return;
   const PageSpan pages = pages_of(view.data, view.size);
   registry_remove(pages.begin);
-  ::munmap(pages.begin, pages.length);
+  // A view placed in a reservation goes back to reserved, so nobody else can map there.
+  if (!reservation_release(pages.begin, pages.length)) ::munmap(pages.begin, pages.length);
 }
 
 Failure remap_view(View& view, std::size_t new_size, const char* label,
@@ -120,7 +171,14 @@ Failure remap_view(View& view, std::size_t new_size, const char* label,
   const PageSpan old_pages = pages_of(view.data, view.size);
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
   const std::size_t new_length = align_up(head + new_size, page_size());
-  if (new_length != old_pages.length) {
+  Failure in_place;
+  if (new_length != old_pages.length &&
+      reservation_resize(old_pages.begin, old_pages.length, new_length, in_place)) {
+    // Inside a reservation the view grows and shrinks where it is: it never moves.
+    if (in_place) return in_place;
+    registry_remove(old_pages.begin);
+    registry_add(old_pages.begin, new_length, label, file_offset - head);
+  } else if (new_length != old_pages.length) {
     // Unregister first: once mremap has freed the old range, another thread may map and
     // register something at the same address.
     registry_remove(old_pages.begin);
