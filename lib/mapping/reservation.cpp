@@ -116,6 +116,9 @@ Failure grow(ReservationState& state, std::size_t offset, Use& use, std::size_t 
       return make_failure("mremap", code, "moving the grown tail into the reservation");
     }
     ::munmap(bytes, use.length);
+    // The copy took the protection of the view's first page, which a ProtectionGuard may have
+    // changed for now: the tail gets the view's own.
+    ::mprotect(tail, delta, use.prot);
   } else if (::mmap(tail, delta, use.prot, use.flags | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
              MAP_FAILED) {
     const int code = errno;
