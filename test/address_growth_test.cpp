@@ -119,3 +119,16 @@ TEST_CASE("A private anonymous region in a reservation grows in place keeping it
   CHECK(ec == std::errc::not_enough_memory);
   CHECK(region.data() == first);
 }
+
+TEST_CASE("A /dev/zero-backed private region cannot grow in a reservation: ENOTSUP, unchanged",
+          "[address][growth]") {
+  AddressReservation reservation(4 * page_size());
+  AnonymousRegion region(page_size(), {.dev_zero = true, .placement = reservation.at(0)});
+  std::error_code ec;
+  region.resize(2 * page_size(), ec);
+  CHECK(ec == std::errc::not_supported);
+  CHECK(region.data() == reservation.data());
+  CHECK(region.size() == page_size());
+  region.resize(0);  // shrinking to nothing gives the pages back
+  CHECK(reservation.used() == 0);
+}

@@ -25,7 +25,8 @@ namespace mmapxx::detail {
 struct Use {
   std::size_t length = 0;
   int prot = 0;
-  int flags = 0;
+  int flags = 0;  // without MAP_ANONYMOUS and MAP_FIXED
+  bool anonymous = false;
 };
 
 struct ReservationState {
@@ -119,6 +120,12 @@ Failure grow(ReservationState& state, std::size_t offset, Use& use, std::size_t 
     // The copy took the protection of the view's first page, which a ProtectionGuard may have
     // changed for now: the tail gets the view's own.
     ::mprotect(tail, delta, use.prot);
+  } else if (!use.anonymous) {
+    // A private file mapping's new pages would have to come from the file, whose descriptor the
+    // view may not keep; mremap can only duplicate shared mappings.
+    return make_failure("mremap", ENOTSUP,
+                        "a private file view (CopyOnWrite, /dev/zero) cannot grow inside a "
+                        "reservation; map it with its final length");
   } else if (::mmap(tail, delta, use.prot, use.flags | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
              MAP_FAILED) {
     const int code = errno;
@@ -141,7 +148,8 @@ Failure reservation_claim(const Placement& placement, std::size_t length, int pr
   try {
     std::lock_guard lock(table_mutex);
     if (Failure f = check_free(*state, placement.offset, length, "mmap")) return f;
-    state->uses.emplace(placement.offset, Use{length, prot, flags & ~MAP_ANONYMOUS});
+    state->uses.emplace(placement.offset,
+                        Use{length, prot, flags & ~MAP_ANONYMOUS, (flags & MAP_ANONYMOUS) != 0});
   } catch (const std::bad_alloc&) {
     return make_failure("mmap", ENOMEM, "reservation bookkeeping");
   }
