@@ -94,7 +94,8 @@ TEST_CASE("Growth past the reservation is a clear ENOMEM and leaves view and fil
   AnonymousRegion blocker(page_size(), {.placement = reservation.at(0)});
   MappedFile<Access::Write> small;
   file = MappedFile<Access::Write>();
-  small = MappedFile<Access::Write>(path, {.length = page_size(), .placement = reservation.at(2 * page_size())});
+  small = MappedFile<Access::Write>(
+      path, {.length = page_size(), .placement = reservation.at(2 * page_size())});
   AnonymousRegion wall(page_size(), {.placement = reservation.at(3 * page_size())});
   small.resize(2 * page_size(), ec);
   CHECK(ec == std::errc::file_exists);

@@ -184,8 +184,8 @@ TEST_CASE("SpscQueue across fork: 16 MiB of varied messages through a 64 KiB rin
     // The child maps the queue again from the memory, as a peer process would.
     int code = 0;
     try {
-      SpscQueue mine = SpscQueue::attach(SealedMemory::adopt(
-          ::fcntl(queue.memory().fd(), F_DUPFD_CLOEXEC, 0)));
+      SpscQueue mine =
+          SpscQueue::attach(SealedMemory::adopt(::fcntl(queue.memory().fd(), F_DUPFD_CLOEXEC, 0)));
       code = mmapxx::test::produce(mine, total) ? 0 : 3;
     } catch (...) {
       code = 2;

@@ -116,14 +116,18 @@ TEST_CASE("Views inside a reservation never overlap, stay inside, and fail leavi
   const std::size_t maps = mapping_count();
 
   std::string what;
-  CHECK(code_of([&] { AnonymousRegion(page_size(), {.placement = reservation.at(3 * page_size())}); },
-                &what) == std::errc::file_exists);
+  CHECK(
+      code_of([&] { AnonymousRegion(page_size(), {.placement = reservation.at(3 * page_size())}); },
+              &what) == std::errc::file_exists);
   CHECK(what.find("overlaps a view at offset " + std::to_string(2 * page_size())) !=
         std::string::npos);
-  CHECK(code_of([&] { AnonymousRegion(2 * page_size(), {.placement = reservation.at(page_size())}); }) ==
-        std::errc::file_exists);
-  CHECK(code_of([&] { AnonymousRegion(2 * page_size(), {.placement = reservation.at(7 * page_size())}); },
-                &what) == std::errc::not_enough_memory);
+  CHECK(code_of([&] {
+          AnonymousRegion(2 * page_size(), {.placement = reservation.at(page_size())});
+        }) == std::errc::file_exists);
+  CHECK(
+      code_of(
+          [&] { AnonymousRegion(2 * page_size(), {.placement = reservation.at(7 * page_size())}); },
+          &what) == std::errc::not_enough_memory);
   CHECK(what.find("runs past its end") != std::string::npos);
   CHECK(code_of([&] { AnonymousRegion(page_size(), {.placement = reservation.at(100)}); }) ==
         std::errc::invalid_argument);
@@ -199,10 +203,11 @@ TEST_CASE("MAP_FIXED_NOREPLACE: mapping at a taken address is EEXIST naming it, 
   AnonymousRegion taken(2 * page_size());
   std::string what;
   const std::size_t maps = mapping_count();
-  CHECK(code_of([&] {
-          AnonymousRegion(page_size(), {.placement = {.address = taken.data() + page_size()}});
-        },
-                &what) == std::errc::file_exists);
+  CHECK(code_of(
+            [&] {
+              AnonymousRegion(page_size(), {.placement = {.address = taken.data() + page_size()}});
+            },
+            &what) == std::errc::file_exists);
   char text[32];
   std::snprintf(text, sizeof text, "%p", static_cast<void*>(taken.data() + page_size()));
   CHECK(what.find(text) != std::string::npos);
@@ -222,7 +227,7 @@ TEST_CASE("MAP_FIXED_NOREPLACE: mapping at a taken address is EEXIST naming it, 
   CHECK(file.data() == free_address);
   CHECK(file[0] == std::byte{'a'});
   CHECK(code_of([&] {
-          MappedFile<Access::Read>(dir.file("f"),
-                                   {.placement = {.address = static_cast<std::byte*>(free_address) + 1}});
+          MappedFile<Access::Read>(
+              dir.file("f"), {.placement = {.address = static_cast<std::byte*>(free_address) + 1}});
         }) == std::errc::invalid_argument);
 }

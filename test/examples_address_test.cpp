@@ -40,8 +40,10 @@ Run run(const std::vector<std::string>& argv) {
   Run result;
   char buffer[4096];
   for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) != 0;)
-    if (n > 0) result.out.append(buffer, static_cast<std::size_t>(n));
-    else if (errno != EINTR) break;
+    if (n > 0)
+      result.out.append(buffer, static_cast<std::size_t>(n));
+    else if (errno != EINTR)
+      break;
   ::close(fds[0]);
   while (::waitpid(pid, &result.status, 0) < 0) {
   }
@@ -89,7 +91,9 @@ TEST_CASE("mirrored_pipeline moves every message intact between two processes",
   REQUIRE(consumer != std::string::npos);
   REQUIRE(producer != std::string::npos);
   // Same byte count and checksum on both sides.
-  const std::string theirs = run_.out.substr(consumer + 10, run_.out.find('\n', consumer) - consumer - 10);
-  const std::string ours = run_.out.substr(producer + 10, run_.out.find('\n', producer) - producer - 10);
+  const std::string theirs =
+      run_.out.substr(consumer + 10, run_.out.find('\n', consumer) - consumer - 10);
+  const std::string ours =
+      run_.out.substr(producer + 10, run_.out.find('\n', producer) - producer - 10);
   CHECK(theirs == ours);
 }

@@ -43,8 +43,10 @@ std::error_code code_of(const std::function<void()>& call) {
 bool await_value(std::atomic_ref<std::uint32_t> word, std::uint32_t value) {
   const auto deadline = Clock::now() + 10s;
   while (word.load() != value)
-    if (Clock::now() > deadline) return false;
-    else std::this_thread::sleep_for(1ms);
+    if (Clock::now() > deadline)
+      return false;
+    else
+      std::this_thread::sleep_for(1ms);
   return true;
 }
 

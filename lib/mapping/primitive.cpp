@@ -51,8 +51,8 @@ Failure place(const MapRequest& request, std::size_t length, int& flags, void*& 
     flags |= MAP_FIXED;  // over pages the reservation holds for this view alone
   } else if (placement.address) {
     if (reinterpret_cast<std::uintptr_t>(placement.address) % page_size() != 0)
-      return invalid_argument("mmap", "address " + address_text(placement.address) +
-                                          " is not page-aligned");
+      return invalid_argument(
+          "mmap", "address " + address_text(placement.address) + " is not page-aligned");
     hint = placement.address;
     flags |= MAP_FIXED_NOREPLACE;
   }

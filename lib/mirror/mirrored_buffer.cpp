@@ -34,8 +34,7 @@ MirroredBuffer MirroredBuffer::create(std::size_t size, const std::string& name,
 
 MirroredBuffer::MirroredBuffer(const detail::MemoryObject& memory, std::uint64_t offset,
                                std::size_t size) {
-  if (detail::Failure failure = mirror(memory, offset, size))
-    detail::raise(failure, memory.name());
+  if (detail::Failure failure = mirror(memory, offset, size)) detail::raise(failure, memory.name());
 }
 
 MirroredBuffer MirroredBuffer::create(const detail::MemoryObject& memory, std::uint64_t offset,
@@ -60,8 +59,8 @@ detail::Failure MirroredBuffer::mirror(const detail::MemoryObject& memory, std::
                                        std::size_t size) noexcept {
   if (detail::Failure f = check_size(size)) return f;
   if (offset % page_size() != 0)
-    return detail::invalid_argument("mirror", "offset " + std::to_string(offset) +
-                                                  " is not a page multiple");
+    return detail::invalid_argument("mirror",
+                                    "offset " + std::to_string(offset) + " is not a page multiple");
   std::error_code ec;
   AddressReservation reservation = AddressReservation::create(2 * size, ec);
   if (ec) return detail::make_failure("mmap", ec.value(), "reserving twice the buffer size");

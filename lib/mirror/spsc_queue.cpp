@@ -20,12 +20,12 @@ namespace mmapxx {
 struct SpscQueue::Control {
   std::uint64_t magic;
   std::uint64_t capacity;
-  alignas(64) std::uint64_t head;   // producer: bytes committed
-  std::uint32_t data_seq;           // bumped to wake the consumer
-  std::uint32_t consumer_waiting;   // 1 while the consumer may sleep on data_seq
-  alignas(64) std::uint64_t tail;   // consumer: bytes consumed
-  std::uint32_t space_seq;          // bumped to wake the producer
-  std::uint32_t producer_waiting;   // 1 while the producer may sleep on space_seq
+  alignas(64) std::uint64_t head;  // producer: bytes committed
+  std::uint32_t data_seq;          // bumped to wake the consumer
+  std::uint32_t consumer_waiting;  // 1 while the consumer may sleep on data_seq
+  alignas(64) std::uint64_t tail;  // consumer: bytes consumed
+  std::uint32_t space_seq;         // bumped to wake the producer
+  std::uint32_t producer_waiting;  // 1 while the producer may sleep on space_seq
   alignas(64) std::uint32_t closed;
 };
 
@@ -105,13 +105,13 @@ detail::Failure SpscQueue::make(std::size_t capacity) noexcept {
   if (capacity == 0 || capacity % page_size() != 0 || capacity > SIZE_MAX / 4)
     return detail::invalid_argument("spsc queue", "capacity " + std::to_string(capacity) +
                                                       " is not a non-zero multiple of the page "
-                                                      "size " + std::to_string(page_size()));
+                                                      "size " +
+                                                      std::to_string(page_size()));
   std::error_code ec;
   SealedMemory memory = SealedMemory::create("mmapxx-spsc", page_size() + capacity, ec);
   if (!ec) memory.seal(fixed_size, ec);
   if (ec) return detail::make_failure("memfd_create", ec.value(), "for a queue");
-  MappedFile<Access::Write> control =
-      memory.map<Access::Write>({.length = sizeof(Control)}, ec);
+  MappedFile<Access::Write> control = memory.map<Access::Write>({.length = sizeof(Control)}, ec);
   if (ec) return detail::make_failure("mmap", ec.value(), "queue control page");
   auto* c = reinterpret_cast<Control*>(control.data());
   c->capacity = capacity;
@@ -124,10 +124,9 @@ detail::Failure SpscQueue::attach_to(SealedMemory memory) noexcept {
   const std::uint64_t total = memory.size(ec);
   if (ec) return detail::make_failure("fstat", ec.value());
   if (total <= page_size())
-    return detail::invalid_argument("spsc queue", "not an mmapxx queue: " +
-                                                      std::to_string(total) + " bytes");
-  MappedFile<Access::Write> control =
-      memory.map<Access::Write>({.length = sizeof(Control)}, ec);
+    return detail::invalid_argument("spsc queue",
+                                    "not an mmapxx queue: " + std::to_string(total) + " bytes");
+  MappedFile<Access::Write> control = memory.map<Access::Write>({.length = sizeof(Control)}, ec);
   if (ec) return detail::make_failure("mmap", ec.value(), "queue control page");
   const auto* c = reinterpret_cast<const Control*>(control.data());
   const std::uint64_t capacity = total - page_size();
@@ -155,9 +154,9 @@ void SpscQueue::commit(std::size_t n) {
   const std::uint64_t head = at(c.head).load(std::memory_order_relaxed);
   const std::uint64_t tail = at(c.tail).load(std::memory_order_acquire);
   if (n > capacity() - (head - tail))
-    detail::raise(detail::invalid_argument("commit", "commit(" + std::to_string(n) +
-                                                         ") exceeds the free space " +
-                                                         std::to_string(capacity() - (head - tail))),
+    detail::raise(detail::invalid_argument(
+                      "commit", "commit(" + std::to_string(n) + ") exceeds the free space " +
+                                    std::to_string(capacity() - (head - tail))),
                   memory_.name());
   if (n == 0) return;
   at(c.head).store(head + n, std::memory_order_seq_cst);
@@ -225,8 +224,7 @@ bool SpscQueue::wait_for_data(std::size_t n, std::chrono::nanoseconds timeout) n
   const bool ready = sleep_until(c.consumer_waiting, c.data_seq, timeout, [&] {
     if (read_area().size() >= n) return true;
     // Closed: nothing more will come; recheck, since the last commit may precede the close.
-    if (at(c.closed).load(std::memory_order_acquire))
-      return ended = read_area().size() < n, true;
+    if (at(c.closed).load(std::memory_order_acquire)) return ended = read_area().size() < n, true;
     return false;
   });
   return ready && !ended;

@@ -16,10 +16,10 @@ namespace {
 detail::Failure locate(const char* operation, std::span<std::byte> bytes, std::size_t offset,
                        pthread_mutex_t*& out) noexcept {
   if (offset > bytes.size() || RobustMutex::size > bytes.size() - offset)
-    return detail::invalid_argument(
-        operation, "a mutex of " + std::to_string(RobustMutex::size) + " bytes at offset " +
-                       std::to_string(offset) + " does not fit in " +
-                       std::to_string(bytes.size()) + " bytes");
+    return detail::invalid_argument(operation, "a mutex of " + std::to_string(RobustMutex::size) +
+                                                   " bytes at offset " + std::to_string(offset) +
+                                                   " does not fit in " +
+                                                   std::to_string(bytes.size()) + " bytes");
   std::byte* at = bytes.data() + offset;
   if (reinterpret_cast<std::uintptr_t>(at) % RobustMutex::alignment != 0)
     return detail::invalid_argument(operation, "offset " + std::to_string(offset) +
@@ -115,8 +115,7 @@ RobustMutex RobustMutex::create(std::span<std::byte> bytes, std::size_t offset,
 
 RobustMutex RobustMutex::attach(std::span<std::byte> bytes, std::size_t offset) {
   pthread_mutex_t* mutex = nullptr;
-  if (detail::Failure failure = locate("attach", bytes, offset, mutex))
-    detail::raise(failure, "");
+  if (detail::Failure failure = locate("attach", bytes, offset, mutex)) detail::raise(failure, "");
   return RobustMutex(mutex);
 }
 
@@ -148,7 +147,8 @@ LockResult RobustMutex::try_lock(std::error_code& ec) noexcept {
 }
 
 void RobustMutex::consistent() {
-  if (detail::Failure failure = call_on("pthread_mutex_consistent", mutex_, ::pthread_mutex_consistent))
+  if (detail::Failure failure =
+          call_on("pthread_mutex_consistent", mutex_, ::pthread_mutex_consistent))
     detail::raise(failure, "");
 }
 
