@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "mmapxx/anonymous_region.hpp"
 #include "mmapxx/error.hpp"
@@ -230,4 +231,42 @@ TEST_CASE("MAP_FIXED_NOREPLACE: mapping at a taken address is EEXIST naming it, 
           MappedFile<Access::Read>(
               dir.file("f"), {.placement = {.address = static_cast<std::byte*>(free_address) + 1}});
         }) == std::errc::invalid_argument);
+}
+
+TEST_CASE("Views in a reservation up to vm.max_map_count: a clear ENOMEM, nothing left behind",
+          "[address][reservation][limits]") {
+  std::size_t max_map_count = 0;
+  std::ifstream("/proc/sys/vm/max_map_count") >> max_map_count;
+  if (max_map_count == 0 || max_map_count > 200000) {
+    WARN("skipped: vm.max_map_count is " << max_map_count << ", too large to reach here");
+    return;
+  }
+  const std::size_t maps = mapping_count();
+  // Every view sits between two reserved gaps, so each one adds two VMAs.
+  AddressReservation reservation(2 * (max_map_count + 16) * page_size());
+  std::vector<AnonymousRegion> views;
+  views.reserve(max_map_count);
+  std::error_code ec;
+  for (std::size_t i = 0; i < max_map_count; ++i) {
+    AnonymousRegion view = AnonymousRegion::create(
+        page_size(), {.placement = reservation.at((2 * i + 1) * page_size())}, ec);
+    if (ec) break;
+    views.push_back(std::move(view));
+  }
+  CHECK(ec == std::errc::not_enough_memory);
+  CHECK(views.size() > max_map_count / 2 - 64);
+  CHECK(reservation.used() == views.size() * page_size());  // the failed one left no claim
+  std::string what;
+  CHECK(code_of(
+            [&] {
+              AnonymousRegion(page_size(),
+                              {.placement = reservation.at((2 * views.size() + 1) * page_size())});
+            },
+            &what) == std::errc::not_enough_memory);
+  CHECK(what.find("vm.max_map_count") != std::string::npos);
+  std::vector<AnonymousRegion>().swap(views);  // also frees the vector's own mmap'd storage
+  CHECK(reservation.used() == 0);
+  CHECK(protection_at(reservation.data() + page_size()) == "---p");
+  reservation = AddressReservation();
+  CHECK(mapping_count() == maps);
 }

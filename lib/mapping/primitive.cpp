@@ -125,9 +125,15 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
       ::mmap(hint, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
   if (base == MAP_FAILED) {
     const int code = errno;
-    if (placed) reservation_release(placed, length);
     if (code == EEXIST && request.placement.address) return placement_taken(request, length);
-    return map_failure(request, code);
+    Failure failure = map_failure(request, code);
+    if (placed) {
+      reservation_unclaim(placed, length);
+      if (code == ENOMEM)
+        failure.detail +=
+            "; each view inside a reservation adds up to two VMAs: vm.max_map_count may be reached";
+    }
+    return failure;
   }
   if (request.placement.address && base != hint) {
     // Kernels before 4.17 ignore MAP_FIXED_NOREPLACE and treat the address as a hint, which

@@ -27,6 +27,7 @@ struct Use {
   int prot = 0;
   int flags = 0;  // without MAP_ANONYMOUS and MAP_FIXED
   bool anonymous = false;
+  bool lost = false;  // the pages could not be re-reserved and may be someone else's now
 };
 
 struct ReservationState {
@@ -67,10 +68,22 @@ ReservationState* find(const std::byte* address) noexcept {
   return nullptr;
 }
 
+// Whether every remaining use is a lost one: then nothing of ours is mapped in them.
+bool only_lost(const ReservationState& state) noexcept {
+  return std::all_of(state.uses.begin(), state.uses.end(),
+                     [](const auto& use) { return use.second.lost; });
+}
+
+// Unmaps the reservation, except ranges marked lost (they may hold another owner's mapping).
 void forget(ReservationState* state) noexcept {
   table.erase(std::find(table.begin(), table.end(), state));
   live.fetch_sub(1, std::memory_order_relaxed);
-  ::munmap(state->base, state->size);
+  std::size_t from = 0;
+  for (const auto& [offset, use] : state->uses) {
+    if (offset > from) ::munmap(state->base + from, offset - from);
+    from = offset + use.length;
+  }
+  if (from < state->size) ::munmap(state->base + from, state->size - from);
   delete state;
 }
 
@@ -164,12 +177,31 @@ bool reservation_release(std::byte* begin, std::size_t length) noexcept {
   if (state == nullptr) return false;
   auto use = state->uses.find(static_cast<std::size_t>(begin - state->base));
   if (use == state->uses.end()) return false;
-  // If even PROT_NONE cannot be mapped back, the pages are unmapped; keeping the use recorded
-  // keeps MAP_FIXED away from them, whoever maps there next.
-  if (!re_reserve(begin, length)) return true;
+  if (!re_reserve(begin, length)) {
+    // Typically vm.max_map_count, which a MAP_FIXED over part of a VMA can overshoot by two.
+    // Unmapping whole VMAs never splits one, so it lowers the count; then the pages are
+    // reserved again, without MAP_FIXED, in case another thread's mmap took them meanwhile.
+    ::munmap(begin, length);
+    if (::mmap(begin, length, PROT_NONE, reserve_flags | MAP_FIXED_NOREPLACE, -1, 0) != begin) {
+      use->second.lost = true;  // never MAP_FIXED there again, never munmap it
+      if (!state->owned && only_lost(*state)) forget(state);
+      return true;
+    }
+  }
   state->uses.erase(use);
   if (!state->owned && state->uses.empty()) forget(state);
   return true;
+}
+
+void reservation_unclaim(std::byte* begin, std::size_t length) noexcept {
+  std::lock_guard lock(table_mutex);
+  ReservationState* state = find(begin);
+  if (state == nullptr) return;
+  // The view's mmap failed: the kernel checks vm.max_map_count and the arguments before it
+  // touches the range, so the pages are still reserved; mapping PROT_NONE again covers failures
+  // that came after.
+  re_reserve(begin, length);
+  state->uses.erase(static_cast<std::size_t>(begin - state->base));
 }
 
 bool reservation_resize(std::byte* begin, std::size_t old_length, std::size_t new_length,
@@ -233,7 +265,7 @@ void drop(detail::ReservationState* state) noexcept {
   if (state == nullptr) return;
   std::lock_guard lock(detail::table_mutex);
   state->owned = false;
-  if (state->uses.empty()) detail::forget(state);
+  if (detail::only_lost(*state)) detail::forget(state);
 }
 
 }  // namespace

@@ -12,9 +12,11 @@ namespace mmapxx::detail {
 
 // Marks [offset, offset + length) of the placement's reservation as used by a view with these
 // mmap prot/flags and returns its address; the caller then mmaps there with MAP_FIXED and calls
-// reservation_release() if that fails.
+// reservation_unclaim() if that fails.
 Failure reservation_claim(const Placement& placement, std::size_t length, int prot, int flags,
                           std::byte*& at) noexcept;
+// Gives back a claim whose mmap failed.
+void reservation_unclaim(std::byte* begin, std::size_t length) noexcept;
 // When `begin` starts a view placed in a live reservation: returns its `length` bytes to the
 // reserved state (PROT_NONE, MAP_FIXED) and returns true. Otherwise false, touching nothing.
 // Cost when no reservation exists: one relaxed atomic load.
