@@ -3,10 +3,6 @@
 // to the same log (the file is the only state).
 //
 //   growable_log FILE COUNT    appends COUNT records "record N" to FILE (created if missing)
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -26,17 +22,6 @@ struct Header {
 
 constexpr char magic[8] = {'m', 'm', 'l', 'o', 'g', '0', '0', '1'};
 
-// The log file exists and holds at least one page: this example creates it, explicitly.
-void create_if_missing(const char* path) {
-  const int fd = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw mmapxx::Error("open", path, {errno, std::generic_category()});
-  struct stat info {};
-  const bool empty = ::fstat(fd, &info) == 0 && info.st_size == 0;
-  const int result = empty ? ::posix_fallocate(fd, 0, static_cast<off_t>(mmapxx::page_size())) : 0;
-  ::close(fd);
-  if (result != 0) throw mmapxx::Error("posix_fallocate", path, {result, std::generic_category()});
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,12 +32,14 @@ int main(int argc, char** argv) {
   try {
     const char* path = argv[1];
     const unsigned long count = std::stoul(argv[2]);
-    create_if_missing(path);
-
     // 64 GiB of address space costs nothing but the reservation; the log can grow into all of it
     // without its address ever changing.
     mmapxx::AddressReservation reservation(std::size_t{64} << 30);
-    mmapxx::MappedFile<mmapxx::Access::Write> log(path, {.placement = reservation.at(0)});
+    // OpenOrCreate: a new log starts as one page; an existing one is mapped as it is.
+    mmapxx::MappedFile<mmapxx::Access::Write> log(path, {.creation = mmapxx::Creation::OpenOrCreate,
+                                                         .mode = 0600,
+                                                         .initial_size = mmapxx::page_size(),
+                                                         .placement = reservation.at(0)});
     auto& header = mmapxx::object_at<Header>(log.bytes());
     if (std::memcmp(header.magic, magic, sizeof magic) != 0) {
       std::memcpy(header.magic, magic, sizeof magic);

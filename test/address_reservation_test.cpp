@@ -267,6 +267,12 @@ TEST_CASE("Views in a reservation up to vm.max_map_count: a clear ENOMEM, nothin
   std::vector<AnonymousRegion>().swap(views);  // also frees the vector's own mmap'd storage
   CHECK(reservation.used() == 0);
   CHECK(protection_at(reservation.data() + page_size()) == "---p");
+  const std::byte* base = reservation.data();
+  const std::size_t size = reservation.size();
   reservation = AddressReservation();
-  CHECK(mapping_count() == maps);
+  CHECK(protection_at(base) == "");
+  CHECK(protection_at(base + size / 2) == "");
+  CHECK(protection_at(base + size - 1) == "");
+  // The fault registry may keep a larger table after holding ~32,000 views: one mapping at most.
+  CHECK(mapping_count() <= maps + 1);
 }
