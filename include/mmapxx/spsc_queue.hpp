@@ -36,7 +36,8 @@ class SpscQueue {
   SpscQueue() noexcept = default;
   // A new queue of `capacity` bytes (a non-zero multiple of page_size(); invalid_argument
   // otherwise), in a fresh SealedMemory sealed against shrinking and growing.
-  // Syscalls: memfd_create, posix_fallocate, F_ADD_SEALS, four mmap. Errors: ENOSPC/ENOMEM.
+  // Syscalls: memfd_create, posix_fallocate, F_ADD_SEALS, then mmap of the control page and of
+  // the mirror (a reservation and its two halves). Errors: ENOSPC/ENOMEM.
   explicit SpscQueue(std::size_t capacity);
   static SpscQueue create(std::size_t capacity, std::error_code& ec) noexcept;
   // The peer's side of a queue made by SpscQueue(capacity) in another process. The memory must
