@@ -351,7 +351,7 @@ TEST_CASE("sizes and offsets near 2^64 are EOVERFLOW before any system call", "[
       CHECK(target->size() == 4096);
 
       // Map ranges: offset near 2^64, or offset + length wrapping past it.
-      for (const MapOptions options :
+      for (const MapOptions& options :
            {MapOptions{.offset = size, .length = 128}, MapOptions{.offset = 77, .length = size},
             MapOptions{.offset = size}}) {
         target->map<Access::Read>(options, ec);

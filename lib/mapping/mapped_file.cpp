@@ -372,6 +372,7 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
     request.locked = options.locked;
     request.huge_pages = options.huge_pages;
     request.no_reserve = options.no_reserve;
+    request.placement = options.placement;
     request.label = path_.c_str();
     detail::View view;
     if (Failure failure = detail::map_view(request, view)) {
