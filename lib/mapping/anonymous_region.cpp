@@ -75,8 +75,7 @@ std::size_t AnonymousRegion::capacity() const noexcept {
 detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
   if (new_size > detail::max_view_size)
     return detail::invalid_argument(
-        "mremap",
-        "size " + std::to_string(new_size) + " is larger than any mapping can be (PTRDIFF_MAX)");
+        "mremap", "size %zu is larger than any mapping can be (PTRDIFF_MAX)", new_size);
   if (new_size == 0) {
     reset();
     return {};

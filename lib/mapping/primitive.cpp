@@ -31,12 +31,12 @@ constexpr const char* no_huge_pages =
     "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
 
 Failure map_failure(const char* operation, const MapRequest& request, int code) {
-  std::string detail = range_detail(request.offset, request.length);
+  Failure failure = range_failure(operation, code, request.offset, request.length);
   // mmap reports a failed reservation as ENOMEM; populating unreserved huge pages as ENOMEM or
   // EFAULT (where the access would have raised SIGBUS).
   if (request.huge_pages == HugePages::Explicit && (code == ENOMEM || code == EFAULT))
-    detail += no_huge_pages;
-  return make_failure(operation, code, std::move(detail));
+    failure.detail += no_huge_pages;
+  return failure;
 }
 
 std::string address_text(const void* address) {
@@ -74,16 +74,18 @@ Failure place(const MapRequest& request, std::size_t length, int& flags, void*& 
 
 }  // namespace
 
-std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t length) {
-  std::string detail = range_detail(offset, length);
-  if (code != ENOMEM && code != EPERM && code != EAGAIN) return detail;
+Failure lock_failure(int code, std::uint64_t offset, std::size_t length) noexcept {
+  Failure failure = range_failure("mlock", code, offset, length);
+  if (code != ENOMEM && code != EPERM && code != EAGAIN) return failure;
   rlimit limit{};
-  if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return detail;
-  detail += "; RLIMIT_MEMLOCK is ";
-  detail += limit.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
-                                            : std::to_string(limit.rlim_cur) + " bytes";
-  detail += " (ulimit -l; locked pages count against it unless the process has CAP_IPC_LOCK)";
-  return detail;
+  if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return failure;
+  char text[48] = "unlimited";
+  if (limit.rlim_cur != RLIM_INFINITY)
+    std::snprintf(text, sizeof text, "%llu bytes", static_cast<unsigned long long>(limit.rlim_cur));
+  failure.detail += "; RLIMIT_MEMLOCK is ";
+  failure.detail += text;
+  failure.detail += " (ulimit -l; CAP_IPC_LOCK lifts it)";
+  return failure;
 }
 
 int to_prot(Protection protection) noexcept {
@@ -131,8 +133,8 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page, then up to a huge
   // page) must not wrap: refused before any syscall.
   if (request.length > max_view_size)
-    return invalid_argument("mmap", "length " + std::to_string(request.length) +
-                                        " is larger than any mapping can be (PTRDIFF_MAX)");
+    return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
+                            request.length);
   const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
@@ -187,8 +189,7 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
     const int code = errno;
     if (!placed || !reservation_release(placed, length)) ::munmap(base, length);
     if (operation == std::string_view("mlock"))
-      return make_failure(operation, code,
-                          lock_failure_detail(code, request.offset, request.length));
+      return lock_failure(code, request.offset, request.length);
     return map_failure(operation, request, code);
   };
   if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)
@@ -355,8 +356,8 @@ Failure remap_view(View& view, std::size_t new_size, const char* label, std::uin
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
   // head < one page, so head + new_size + granule cannot wrap once this holds.
   if (new_size > max_view_size)
-    return invalid_argument("mremap", "size " + std::to_string(new_size) +
-                                          " is larger than any mapping can be (PTRDIFF_MAX)");
+    return invalid_argument("mremap", "size %zu is larger than any mapping can be (PTRDIFF_MAX)",
+                            new_size);
   const std::size_t new_length = align_up(head + new_size, granule);
   Failure in_place;
   if (new_length != old_pages.length &&
@@ -385,8 +386,7 @@ Failure remap_view(View& view, std::size_t new_size, const char* label, std::uin
     }
     if (code != 0) {
       registry_add(old_pages.begin, old_pages.length, label, file_offset - head);
-      return make_failure("mremap", code,
-                          "from " + std::to_string(view.size) + " to " + std::to_string(new_size));
+      return make_failure("mremap", code, "from %zu to %zu", view.size, new_size);
     }
     registry_add(static_cast<std::byte*>(moved), new_length, label, file_offset - head);
     view.data = static_cast<std::byte*>(moved) + head;
