@@ -430,8 +430,10 @@ Failure MappedFile<A>::set_view_size(std::size_t new_size) noexcept {
   } else if (Failure failure = detail::remap_view(view, new_size, path_.c_str(), offset_)) {
     return failure;
   }
+  const std::size_t old_size = this->size_;
   this->data_ = view.data;
   this->size_ = view.size;
+  this->resized(old_size);  // the protection record follows the view (guards restore there)
   return {};
 }
 
