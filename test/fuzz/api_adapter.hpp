@@ -13,8 +13,8 @@ namespace mmapxx::fuzz {
 // Maps an existing file (never creates one: the fuzzer makes its scratch files itself).
 template <Access A>
 MappedFile<A> open_existing(const std::string& path, std::uint64_t offset,
-                            std::optional<std::size_t> length, bool populate,
-                            HugePages huge_pages, bool no_reserve, std::error_code& ec) {
+                            std::optional<std::size_t> length, bool populate, HugePages huge_pages,
+                            bool no_reserve, std::error_code& ec) {
   MapOptions options;
   options.offset = offset;
   options.length = length;

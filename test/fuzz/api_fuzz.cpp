@@ -49,8 +49,8 @@ constexpr std::size_t kWindow = 16 * kMiB;
 // ---- the process's scratch space ----------------------------------------------------------
 
 struct Env {
-  std::string dir;            // scratch files live here
-  std::string shm_prefix;     // every shm name this process makes starts with it
+  std::string dir;             // scratch files live here
+  std::string shm_prefix;      // every shm name this process makes starts with it
   bool private_tmpfs = false;  // dir and /dev/shm are small tmpfs mounts only this process sees
 };
 
@@ -125,17 +125,37 @@ class Reader {
 
   // Sizes and offsets: small values, page multiples, and values near the limits of 64 bits.
   std::uint64_t size() {
-    static constexpr std::uint64_t edges[] = {
-        0,         1,        4095,      4096,      4097,          8192,          65536,
-        kMiB,      kMax,     kMax - 10, kMax - 4095, kMax - 4096, kMax / 2,      kMax / 2 + 1,
-        1ull << 47, 1ull << 40, 1ull << 32, 3ull << 20, (1ull << 63) - 4096, 2ull << 20};
+    static constexpr std::uint64_t edges[] = {0,
+                                              1,
+                                              4095,
+                                              4096,
+                                              4097,
+                                              8192,
+                                              65536,
+                                              kMiB,
+                                              kMax,
+                                              kMax - 10,
+                                              kMax - 4095,
+                                              kMax - 4096,
+                                              kMax / 2,
+                                              kMax / 2 + 1,
+                                              1ull << 47,
+                                              1ull << 40,
+                                              1ull << 32,
+                                              3ull << 20,
+                                              (1ull << 63) - 4096,
+                                              2ull << 20};
     const std::uint8_t b = byte();
     const std::uint64_t v = b & 63;
     switch (b >> 6) {
-      case 0: return v;
-      case 1: return v * 1021 + byte();
-      case 2: return v * page_size();
-      default: return edges[v % std::size(edges)];
+      case 0:
+        return v;
+      case 1:
+        return v * 1021 + byte();
+      case 2:
+        return v * page_size();
+      default:
+        return edges[v % std::size(edges)];
     }
   }
 
@@ -244,8 +264,9 @@ void verify(Slot& s) {
     } catch (const FaultError& e) {
       defect("reading a view inside its file faulted: %s", e.what());
     }
-    if (!equal) defect("view of %s at offset %llu differs from the file's bytes", s.path.c_str(),
-                       static_cast<unsigned long long>(v.offset()));
+    if (!equal)
+      defect("view of %s at offset %llu differs from the file's bytes", s.path.c_str(),
+             static_cast<unsigned long long>(v.offset()));
   });
 }
 
@@ -370,7 +391,8 @@ void map_slot(Reader& r, Slot& slot, const std::string& path) {
     if (view) defect("a failed open returned a mapped view");
     return;
   }
-  if (length && view.size() != *length) defect("asked for %zu bytes, got %zu", *length, view.size());
+  if (length && view.size() != *length)
+    defect("asked for %zu bytes, got %zu", *length, view.size());
   slot.view = std::move(view);
   slot.path = path;
   slot.private_dirty = false;
@@ -549,23 +571,43 @@ void step(Reader& r, State& s) {
   switch (op % 10) {
     case 0:
       switch (r.byte() % 3) {
-        case 0: map_slot<Access::Read>(r, slot, path); break;
-        case 1: map_slot<Access::Write>(r, slot, path); break;
-        default: map_slot<Access::CopyOnWrite>(r, slot, path); break;
+        case 0:
+          map_slot<Access::Read>(r, slot, path);
+          break;
+        case 1:
+          map_slot<Access::Write>(r, slot, path);
+          break;
+        default:
+          map_slot<Access::CopyOnWrite>(r, slot, path);
+          break;
       }
       break;
-    case 1: map_fd(r, slot, path); break;
-    case 2: resize_slot(r, slot); break;
-    case 3: visit_view(slot, [&](auto& v) { write_ops(r, v, slot); }); break;
-    case 4: visit_view(slot, [&](auto& v) { common_ops(r, v, &slot); }); break;
+    case 1:
+      map_fd(r, slot, path);
+      break;
+    case 2:
+      resize_slot(r, slot);
+      break;
+    case 3:
+      visit_view(slot, [&](auto& v) { write_ops(r, v, slot); });
+      break;
+    case 4:
+      visit_view(slot, [&](auto& v) { common_ops(r, v, &slot); });
+      break;
     case 5: {  // the file changes under its views: shorter or longer
       const std::uint64_t n = r.size() % (256 * 1024);
       if (::truncate(path.c_str(), static_cast<off_t>(n)) != 0) defect("truncate failed");
       break;
     }
-    case 6: anonymous_ops(r, s); break;
-    case 7: shm_ops(r, s); break;
-    case 8: slot.view = std::monostate{}; break;
+    case 6:
+      anonymous_ops(r, s);
+      break;
+    case 7:
+      shm_ops(r, s);
+      break;
+    case 8:
+      slot.view = std::monostate{};
+      break;
     default:
       throws_only_errors("MappedFile (throwing)", [&] {
         MapOptions options;
