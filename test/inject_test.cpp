@@ -30,6 +30,15 @@ namespace {
 
 constexpr int kSkipped = 77;
 
+// ASan and TSan reserve terabytes of address space for shadow memory: RLIMIT_AS cannot apply.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kShadowMemory = true;
+#elif defined(__has_feature)
+constexpr bool kShadowMemory = __has_feature(address_sanitizer) || __has_feature(thread_sanitizer);
+#else
+constexpr bool kShadowMemory = false;
+#endif
+
 // Checks inside a child: each failure is printed (the parent shows the child's stderr) and
 // counted; the child's exit code is the count.
 struct Checks {
@@ -228,10 +237,10 @@ TEST_CASE("RLIMIT_NOFILE: receiving a descriptor reports EMFILE, not a bad messa
 }
 
 TEST_CASE("RLIMIT_AS: mmap and mremap fail with ENOMEM; the view survives", "[inject]") {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  std::puts("skipped: sanitizers reserve terabytes of address space; RLIMIT_AS cannot apply");
-  return;
-#endif
+  if (kShadowMemory) {
+    std::puts("skipped: sanitizers reserve terabytes of address space; RLIMIT_AS cannot apply");
+    return;
+  }
   TempDir dir;
   const std::string path = dir.file("big.bin");
   {
