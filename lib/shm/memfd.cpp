@@ -1,12 +1,17 @@
+// SealedMemory: memfd creation, adoption and seals (include/mmapxx/memfd.hpp).
 #include "mmapxx/memfd.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <new>
 #include <utility>
 
 #include "base/fd.hpp"
+#include "shm/memory_budget.hpp"
+#include "shm/no_throw.hpp"
+#include "shm/shm_name.hpp"
 
 namespace mmapxx {
 
@@ -42,26 +47,32 @@ detail::Failure get_seals(int fd, Seal& out) noexcept {
 }
 
 detail::Failure create_memfd(const std::string& name, std::uint64_t size, int& fd) noexcept {
-  if (name.find('\0') != std::string::npos)
-    return detail::invalid_argument("memfd_create", "name contains a NUL byte");
-  if (name.size() > max_memfd_name)
-    return detail::invalid_argument(
-        "memfd_create", "name is " + std::to_string(name.size()) + " bytes, more than 249");
-  fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return detail::make_failure("memfd_create", errno);
-  if (detail::Failure failure = detail::allocate_fd(fd, size)) {
-    detail::close_fd(fd);
-    return failure;
-  }
-  return {};
+  return detail::no_throw("memfd_create", [&]() -> detail::Failure {
+    if (name.find('\0') != std::string::npos)
+      return detail::invalid_argument("memfd_create",
+                                      "name " + detail::escaped(name) + " contains a NUL byte");
+    if (name.size() > max_memfd_name)
+      return detail::invalid_argument(
+          "memfd_create", "name is " + std::to_string(name.size()) + " bytes, more than 249");
+    if (detail::Failure failure = detail::check_size(size)) return failure;
+    fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return detail::make_failure("memfd_create", errno);
+    if (detail::Failure failure = detail::set_size(fd, size)) {
+      detail::close_fd(fd);
+      return failure;
+    }
+    return {};
+  });
 }
 
 detail::Failure add_seals(int fd, Seal seals) noexcept {
-  if ((static_cast<unsigned>(seals) & ~all_seals) != 0)
-    return detail::invalid_argument("fcntl(F_ADD_SEALS)", "unknown seal bits");
-  if (::fcntl(fd, F_ADD_SEALS, static_cast<int>(seals)) != 0)
-    return detail::make_failure("fcntl(F_ADD_SEALS)", errno, "seals=" + seal_names(seals));
-  return {};
+  return detail::no_throw("fcntl(F_ADD_SEALS)", [&]() -> detail::Failure {
+    if ((static_cast<unsigned>(seals) & ~all_seals) != 0)
+      return detail::invalid_argument("fcntl(F_ADD_SEALS)", "unknown seal bits");
+    if (::fcntl(fd, F_ADD_SEALS, static_cast<int>(seals)) != 0)
+      return detail::make_failure("fcntl(F_ADD_SEALS)", errno, "seals=" + seal_names(seals));
+    return {};
+  });
 }
 
 }  // namespace
@@ -75,30 +86,52 @@ SealedMemory SealedMemory::create(const std::string& name, std::uint64_t size,
                                   std::error_code& ec) noexcept {
   SealedMemory memory;
   if (detail::report(create_memfd(name, size, memory.fd_), ec)) return {};
-  memory.name_ = name;
+  try {
+    memory.name_ = name;
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};  // `memory` closes the descriptor
+  }
   return memory;
 }
 
 detail::Failure SealedMemory::adopt_into(int fd, Seal required, std::string name,
                                          SealedMemory& out) noexcept {
-  if (fd < 0) return detail::make_failure("adopt", EBADF, "fd=" + std::to_string(fd));
+  if (fd < 0) return detail::make_failure("adopt", EBADF);
   if (required != Seal::None) {
     Seal present = Seal::None;
     if (detail::Failure failure = get_seals(fd, present)) {
       detail::close_fd(fd);
-      if (failure.code == EINVAL) failure.detail = "the descriptor cannot carry seals";
+      if (failure.code == EINVAL)
+        return detail::no_throw(
+            "fcntl(F_GET_SEALS)",
+            [&] {
+              return detail::make_failure("fcntl(F_GET_SEALS)", EINVAL,
+                                          "the descriptor cannot carry seals");
+            },
+            EINVAL);
       return failure;
     }
     if (!has(present, required)) {
       detail::close_fd(fd);
-      return detail::make_failure(
-          "adopt", EPERM,
-          "required seals " + seal_names(required) + ", present " + seal_names(present));
+      return detail::no_throw(
+          "adopt",
+          [&] {
+            return detail::make_failure(
+                "adopt", EPERM,
+                "required seals " + seal_names(required) + ", present " + seal_names(present));
+          },
+          EPERM);
     }
   }
   out = SealedMemory();
-  out.fd_ = fd;
-  out.name_ = name.empty() ? "fd " + std::to_string(fd) : std::move(name);
+  out.fd_ = fd;  // owned from here on: `out` closes it whatever happens next
+  try {
+    out.name_ = name.empty() ? "fd " + std::to_string(fd) : std::move(name);
+  } catch (const std::bad_alloc&) {
+    detail::close_fd(out.fd_);
+    return detail::make_failure("adopt", ENOMEM);
+  }
   return {};
 }
 

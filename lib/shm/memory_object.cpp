@@ -1,24 +1,90 @@
+// MemoryObject: resize and size of shared memory objects and memfds
+// (include/mmapxx/memory_object.hpp).
 #include "mmapxx/memory_object.hpp"
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 #include <cerrno>
+#include <cstdint>
+#include <string>
 #include <utility>
 
 #include "base/fd.hpp"
+#include "shm/memory_budget.hpp"
 
 namespace mmapxx::detail {
 
 namespace {
 
-Failure set_size(int fd, std::uint64_t size) noexcept {
-  if (fd < 0) return make_failure("resize", EBADF, "nothing is open");
-  FileInfo info;
-  if (Failure failure = stat_fd(fd, info)) return failure;
-  if (size > info.size) return allocate_fd(fd, size);
-  if (size < info.size) return truncate_fd(fd, size);
-  return {};
+// off_t is signed 64-bit: a larger size would wrap to a negative length in the syscall.
+constexpr std::uint64_t max_size = INT64_MAX;
+
+// ENOSPC when the filesystem holding `fd` (a size-limited tmpfs such as /dev/shm) has less than
+// `bytes` free. tmpfs without a size limit (memfd's internal mount) reports no blocks at all.
+Failure check_space(int fd, std::uint64_t bytes) noexcept {
+  struct statvfs fs {};
+  if (::fstatvfs(fd, &fs) != 0 || fs.f_blocks == 0) return {};
+  const std::uint64_t free = std::uint64_t(fs.f_bavail) * fs.f_frsize;
+  if (bytes <= free) return {};
+  try {
+    return make_failure("resize", ENOSPC,
+                        "needs " + std::to_string(bytes) + " more bytes, its filesystem has " +
+                            std::to_string(free) + " free");
+  } catch (...) {
+    return Failure{"resize", ENOSPC, {}};
+  }
 }
 
 }  // namespace
+
+Failure check_size(std::uint64_t size) noexcept {
+  if (size <= max_size) return {};
+  try {
+    return invalid_argument(
+        "resize", "size " + std::to_string(size) + " is more than the largest object size, 2^63-1");
+  } catch (...) {
+    return Failure{"resize", EINVAL, {}};
+  }
+}
+
+Failure check_map_range(const MapOptions& options) noexcept {
+  const std::uint64_t length = options.length.value_or(0);
+  // Rounded out to pages (huge pages included) the range grows by up to 4 MiB: keep that room.
+  constexpr std::uint64_t slack = std::uint64_t{4} << 20;
+  if (options.offset <= max_size - slack && length <= max_size - slack - options.offset) return {};
+  try {
+    return invalid_argument(
+        "mmap", "offset " + std::to_string(options.offset) + " + length " + std::to_string(length) +
+                    " passes 2^63 - 4 MiB, where page rounding could overflow off_t");
+  } catch (...) {
+    return Failure{"mmap", EINVAL, {}};
+  }
+}
+
+Failure set_size(int fd, std::uint64_t size) noexcept {
+  if (Failure failure = check_size(size)) return failure;
+  if (fd < 0) return make_failure("resize", EBADF, "nothing is open");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return make_failure("fstat", errno);
+  const auto current = static_cast<std::uint64_t>(st.st_size);
+  if (size > current) {
+    // posix_fallocate on tmpfs or a memfd takes real pages at once, and the kernel answers a
+    // request it cannot back with the OOM killer, not an error: measure before asking. Blocks
+    // already allocated (st_blocks, 512-byte units) cost nothing more.
+    const auto allocated = static_cast<std::uint64_t>(st.st_blocks) * 512;
+    if (size > allocated) {
+      // Memory first: a growth that no memory could back is ENOMEM whatever the filesystem.
+      if (Failure failure = check_memory_budget("resize", size - allocated)) return failure;
+      if (Failure failure = check_space(fd, size - allocated)) return failure;
+    }
+    return allocate_fd(fd, size);
+  }
+  if (size < current) return truncate_fd(fd, size);
+  return {};
+}
+
+namespace {}  // namespace
 
 MemoryObject::MemoryObject(MemoryObject&& other) noexcept
     : name_(std::move(other.name_)), fd_(std::exchange(other.fd_, -1)) {}
