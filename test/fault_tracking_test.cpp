@@ -95,7 +95,8 @@ TEST_CASE("WriteTracker over shared memory and file mappings: exact, whichever m
   const bool uffd = userfaultfd_available();
   TempDir dir;
   const std::string path = dir.file("tracked.bin");
-  MappedFile<Access::Write> file(path, {.create_size = 32 * page_size()});
+  MappedFile<Access::Write> file(
+      path, {.creation = Creation::CreateNew, .initial_size = 32 * page_size()});
   AnonymousRegion shared(32 * page_size(), {.shared = true});
   AnonymousRegion zero(32 * page_size(), {.dev_zero = true});
   MappedFile<Access::CopyOnWrite> private_file(path);
