@@ -3,6 +3,7 @@
 
 #include "mmapxx/anonymous_region.hpp"
 #include "mmapxx/atomic.hpp"
+#include "mmapxx/durability.hpp"
 #include "mmapxx/error.hpp"
 #include "mmapxx/fault.hpp"
 #include "mmapxx/flags.hpp"
@@ -12,6 +13,7 @@
 #include "mmapxx/memory_object.hpp"
 #include "mmapxx/options.hpp"
 #include "mmapxx/page.hpp"
+#include "mmapxx/page_cache.hpp"
 #include "mmapxx/protection_guard.hpp"
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/sysv.hpp"

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "base/fd.hpp"
-#include "shm/no_throw.hpp"
+#include "base/alloc.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {
