@@ -9,9 +9,9 @@
 #include <new>
 #include <utility>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "shm/memory_budget.hpp"
-#include "base/alloc.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "mmapxx/memfd.hpp"
-#include "base/alloc.hpp"
 
 namespace mmapxx {
 

@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <utility>
 
-#include "base/fd.hpp"
 #include "base/alloc.hpp"
+#include "base/fd.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstdint>
 
-#include "mmapxx/page.hpp"
 #include "base/alloc.hpp"
+#include "mmapxx/page.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {
