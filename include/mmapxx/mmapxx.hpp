@@ -15,4 +15,5 @@
 #include "mmapxx/protection_guard.hpp"
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/sysv.hpp"
+#include "mmapxx/version.hpp"
 #include "mmapxx/write_tracker.hpp"
