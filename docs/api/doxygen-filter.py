@@ -35,5 +35,22 @@ for line in lines:
             line = f"{code.group(1)}{code.group(2)}///< {code.group(3)}"
     out.append(line)
 if internal:
-    out.append("/// @endcond")
+    # End the hidden part before the braces that close the namespaces still open at the fence,
+    # so that Doxygen sees them closed; on the same line, to keep line numbers.
+    fence = out.index("/// @cond INTERNAL")
+    still_open = 0
+    for line in out[:fence]:
+        still_open += len(re.findall(r"^\s*(?:inline\s+)?namespace\b[^;{]*{", line))
+        still_open -= len(re.findall(r"^}\s*// namespace", line))
+    last = len(out)
+    while still_open > 0 and last > fence + 1:
+        if re.match(r"}\s*// namespace", out[last - 1]):
+            still_open -= 1
+        elif out[last - 1].strip():
+            break
+        last -= 1
+    if last < len(out):
+        out[last] = "/** @endcond */ " + out[last]
+    else:
+        out.append("/// @endcond")
 sys.stdout.write("\n".join(out))
