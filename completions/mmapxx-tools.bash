@@ -13,7 +13,9 @@ _mmapxx_tool()
         line=${line%%  *}
         names=${line%% *}
         type=""
-        [[ $line == *" "* ]] && type=${line#* }
+        [[ $line == *" "* ]] && type=${line#* } && type=${type%% *}
+        # A value's type is upper case (TEXT, UINT, TEXT:{a,b}); "Excludes:" and "Needs:" are not.
+        [[ $type =~ ^[A-Z][A-Z0-9_]*(:.*)?$ ]] || type=""
         local IFS=,
         local -a each=($names)
         unset IFS
