@@ -108,7 +108,8 @@ void scenario_copy(Context& ctx) {
   m.push_back({"mmapxx map+memcpy", [=](Sink& s) {
                  {
                    mmapxx::MappedFile<mmapxx::Access::Read> in(src);
-                   mmapxx::MappedFile<mmapxx::Access::Write> out(dst, {.create_size = size});
+                   mmapxx::MappedFile<mmapxx::Access::Write> out(
+                       dst, {.creation = mmapxx::Creation::CreateOrTruncate, .initial_size = size});
                    std::memcpy(out.data(), in.data(), size);
                  }
                  check_copy(s, dst);

@@ -1,6 +1,7 @@
-// AnonymousRegion: private, shared across fork, /dev/zero-backed; rounding; resize.
+// AnonymousRegion: private, shared across fork, /dev/zero-backed; exact sizes; resize.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -9,15 +10,22 @@
 
 using namespace mmapxx;
 
-TEST_CASE("Sizes round up to whole pages and start zeroed") {
+TEST_CASE("size() is the size asked for; capacity() the whole pages; memory starts zeroed") {
   AnonymousRegion region(page_size() + 1);
-  CHECK(region.size() == 2 * page_size());
+  CHECK(region.size() == page_size() + 1);
+  CHECK(region.capacity() == 2 * page_size());
+  AnonymousRegion small(128);
+  CHECK(small.size() == 128);
+  CHECK(small.bytes().size() == 128);
+  CHECK(small.capacity() == page_size());
+  CHECK(small.residency().total() == 1);
   CHECK(is_aligned(reinterpret_cast<std::uintptr_t>(region.data()), std::uintptr_t{page_size()}));
   CHECK(std::all_of(region.begin(), region.end(), [](std::byte b) { return b == std::byte{0}; }));
   CHECK(test::protection_at(region.data()) == "rw-p");
   AnonymousRegion empty(0);
   CHECK(empty.empty());
   CHECK(empty.data() == nullptr);
+  CHECK(empty.capacity() == 0);
 }
 
 TEST_CASE("Private memory is copied on fork, shared memory is shared") {
@@ -54,17 +62,22 @@ TEST_CASE("Private anonymous regions resize with mremap, keeping contents") {
     AnonymousRegion region(page_size());
     std::memcpy(region.data(), "keep me", 8);
     region.resize(64 * page_size() + 5);
-    CHECK(region.size() == 65 * page_size());
+    CHECK(region.size() == 64 * page_size() + 5);
+    CHECK(region.capacity() == 65 * page_size());
     CHECK(std::strcmp(reinterpret_cast<const char*>(region.data()), "keep me") == 0);
     CHECK(region[64 * page_size()] == std::byte{0});
     region[64 * page_size()] = std::byte{1};
-    region.resize(1);
-    CHECK(region.size() == page_size());
-    CHECK(std::strcmp(reinterpret_cast<const char*>(region.data()), "keep me") == 0);
+    region.resize(3);
+    CHECK(region.size() == 3);
+    CHECK(region.capacity() == page_size());
+    region.resize(8);  // within the same page: the bytes past the old size read as zero
+    CHECK(region.size() == 8);
+    CHECK(std::memcmp(region.data(), "kee\0\0\0\0\0", 8) == 0);
     region.resize(0);
     CHECK(region.empty());
+    CHECK(region.capacity() == 0);
     region.resize(10);
-    CHECK(region.size() == page_size());
+    CHECK(region.size() == 10);
   }
 }
 
@@ -80,6 +93,11 @@ TEST_CASE("Shared anonymous regions shrink but refuse to grow") {
     CHECK(ec == std::errc::not_supported);
     CHECK(region.size() == 2 * page_size());
     CHECK_THROWS_WITH(region.resize(8 * page_size()), Catch::Contains("cannot grow"));
+    region.resize(page_size() + 1);
+    CHECK(region.size() == page_size() + 1);
+    region.resize(2 * page_size());  // back up to the capacity: still the same shared pages
+    CHECK(region.size() == 2 * page_size());
+    CHECK(region[0] == std::byte{9});
   }
 }
 
@@ -123,4 +141,44 @@ TEST_CASE("Populate after transparent huge-page advice faults in huge pages") {
   CHECK(anon_huge_kb(huge.data()) >= 2048);
   AnonymousRegion small(16u << 20, {.populate = true, .huge_pages = HugePages::None});
   CHECK(small.residency().resident == small.size() / page_size());
+}
+
+namespace {
+std::size_t huge_pages_free() {
+  const std::string meminfo = test::read_file("/proc/meminfo");
+  const auto at = meminfo.find("HugePages_Free:");
+  return at == std::string::npos ? 0 : std::stoull(meminfo.substr(at + 15));
+}
+}  // namespace
+
+TEST_CASE("Explicit huge pages with no_reserve or populate fail at once when none are free") {
+  if (huge_pages_free() != 0 || test::read_file("/proc/sys/vm/nr_hugepages") != "0\n") {
+    std::puts("skipped: huge pages are reserved here; this test needs none (nr_hugepages = 0)");
+    return;
+  }
+  const std::size_t maps = test::mapping_count();
+  const AnonymousOptions cases[] = {
+      {.huge_pages = HugePages::Explicit, .no_reserve = true},
+      {.populate = true, .huge_pages = HugePages::Explicit, .no_reserve = true},
+      {.populate = true, .huge_pages = HugePages::Explicit},
+      {.huge_pages = HugePages::Explicit},
+  };
+  for (const AnonymousOptions& options : cases) {
+    INFO("populate " << options.populate << ", no_reserve " << options.no_reserve);
+    try {
+      AnonymousRegion region(4u << 20, options);
+      FAIL("mapped huge pages that are not there; touching them would raise SIGBUS");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("/proc/sys/vm/nr_hugepages") != std::string::npos);
+    }
+    std::error_code ec;
+    AnonymousRegion region = AnonymousRegion::create(4u << 20, options, ec);
+    CHECK(ec);
+    CHECK(region.empty());
+  }
+  // no_reserve alone is refused before any syscall: nothing could make a later touch safe.
+  std::error_code ec;
+  AnonymousRegion::create(4u << 20, cases[0], ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(test::mapping_count() == maps);
 }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "mmapxx/mmapxx.hpp"
 #include "support.hpp"
@@ -18,6 +19,13 @@ namespace {
 
 std::string view_string(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The process umask (umask(2) can only be read by setting it: set it straight back).
+unsigned current_umask() {
+  const mode_t mask = ::umask(022);
+  ::umask(mask);
+  return mask;
 }
 
 template <class T>
@@ -32,6 +40,10 @@ template <class T>
 concept CanResize = requires(T t) {
   t.resize(1);
 };
+template <class T>
+concept CanTruncateFile = requires(T t) {
+  t.truncate_file(1);
+};
 
 }  // namespace
 
@@ -41,7 +53,11 @@ static_assert(HasMutableData<MappedFile<Access::Write>>);
 static_assert(HasMutableData<MappedFile<Access::CopyOnWrite>>);
 static_assert(!CanFlush<MappedFile<Access::Read>> && !CanFlush<MappedFile<Access::CopyOnWrite>>);
 static_assert(CanFlush<MappedFile<Access::Write>>);
-static_assert(!CanResize<MappedFile<Access::Read>> && CanResize<MappedFile<Access::Write>>);
+static_assert(CanResize<MappedFile<Access::Read>> && CanResize<MappedFile<Access::Write>> &&
+              CanResize<MappedFile<Access::CopyOnWrite>>);
+static_assert(CanTruncateFile<MappedFile<Access::Write>> &&
+              !CanTruncateFile<MappedFile<Access::Read>> &&
+              !CanTruncateFile<MappedFile<Access::CopyOnWrite>>);
 static_assert(!std::is_copy_constructible_v<MappedFile<Access::Read>>);
 static_assert(std::is_nothrow_move_constructible_v<MappedFile<Access::Read>>);
 static_assert(std::is_nothrow_destructible_v<MappedFile<Access::Write>>);
@@ -143,12 +159,13 @@ TEST_CASE("Mapping from a caller's descriptor leaves it open") {
     CHECK(test::open_fd_count() == fds + 1);
     ::close(fd);  // the caller may close theirs: resize still works on the duplicate
     named.resize(4);
+    named.truncate_file(4);
     CHECK(test::read_file(path) == "hell");
   }
   CHECK(::fcntl(fd, F_GETFD) < 0);
 }
 
-TEST_CASE("A caller's descriptor stays open and unshared for Read and CopyOnWrite") {
+TEST_CASE("A caller's descriptor stays open for Read and CopyOnWrite, which keep a duplicate") {
   TempDir dir;
   const std::string path = dir.file("data");
   test::write_file(path, "abc");
@@ -156,9 +173,12 @@ TEST_CASE("A caller's descriptor stays open and unshared for Read and CopyOnWrit
   const std::size_t fds = test::open_fd_count();
   {
     MappedFile<Access::CopyOnWrite> file(fd, {});
-    CHECK(file.fd() == -1);
-    CHECK(test::open_fd_count() == fds);
+    CHECK(file.fd() >= 0);
+    CHECK(file.fd() != fd);
+    CHECK(::fcntl(file.fd(), F_GETFD) == FD_CLOEXEC);
+    CHECK(test::open_fd_count() == fds + 1);
   }
+  CHECK(test::open_fd_count() == fds);
   CHECK(::fcntl(fd, F_GETFD) >= 0);
   ::close(fd);
 }
@@ -203,11 +223,13 @@ TEST_CASE("Offsets beyond 4 GiB work on a sparse file") {
   CHECK(check.size() == 2 * page_size() + 3);
 }
 
-TEST_CASE("create_size creates and extends the file before mapping") {
+TEST_CASE("CreateNew creates the file at initial_size with real blocks before mapping") {
   TempDir dir;
   const std::string path = dir.file("new");
   {
-    MappedFile<Access::Write> file(path, {.create_size = 10000});
+    MappedFile<Access::Write> file(
+        path, {.creation = Creation::CreateNew, .mode = 0600, .initial_size = 10000});
+    CHECK(file.created());
     REQUIRE(file.size() == 10000);
     CHECK(std::all_of(file.begin(), file.end(), [](std::byte b) { return b == std::byte{0}; }));
     file.as<std::uint32_t>()[2] = 0x01020304;
@@ -215,18 +237,67 @@ TEST_CASE("create_size creates and extends the file before mapping") {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK(st.st_size == 10000);
+  CHECK((st.st_mode & 07777) == (0600 & ~current_umask()));
   CHECK(st.st_blocks * 512 >= 10000);  // real blocks: posix_fallocate, not a hole
   MappedFile<Access::Read> back(path);
+  CHECK_FALSE(back.created());
   CHECK(back.as<std::uint32_t>()[2] == 0x01020304);
-  // create_size never shrinks an existing, larger file.
-  MappedFile<Access::Write> again(path, {.create_size = 10});
-  CHECK(again.size() == 10000);
+  // The file exists now: CreateNew refuses it and leaves it alone.
+  std::error_code ec;
+  auto again = MappedFile<Access::Write>::open(
+      path, {.creation = Creation::CreateNew, .initial_size = 10}, ec);
+  CHECK(ec == std::errc::file_exists);
+  CHECK(std::filesystem::file_size(path) == 10000);
 }
 
-TEST_CASE("resize grows and shrinks the file and the mapping") {
+TEST_CASE("OpenOrCreate never resizes an existing file; the default mode is 0666 less umask") {
+  TempDir dir;
+  const std::string path = dir.file("text");
+  test::write_file(path, std::string(100, 't'));
+  {
+    MappedFile<Access::Write> existing(path,
+                                       {.creation = Creation::OpenOrCreate, .initial_size = 65536});
+    CHECK_FALSE(existing.created());
+    CHECK(existing.size() == 100);
+  }
+  CHECK(test::read_file(path) == std::string(100, 't'));  // issue 9: it became 65,536 bytes
+
+  const std::string fresh = dir.file("fresh");
+  MappedFile<Access::Write> made(fresh, {.creation = Creation::OpenOrCreate, .initial_size = 300});
+  CHECK(made.created());
+  CHECK(made.size() == 300);
+  struct stat st {};
+  REQUIRE(::stat(fresh.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == (0666 & ~current_umask()));
+}
+
+TEST_CASE("CreateOrTruncate empties an existing file and sizes it; OpenExisting creates nothing") {
+  TempDir dir;
+  const std::string path = dir.file("log");
+  test::write_file(path, std::string(5000, 'x'));
+  {
+    MappedFile<Access::Write> file(path,
+                                   {.creation = Creation::CreateOrTruncate, .initial_size = 10});
+    CHECK_FALSE(file.created());
+    CHECK(view_string(file.bytes()) == std::string(10, '\0'));
+  }
+  CHECK(std::filesystem::file_size(path) == 10);
+  std::error_code ec;
+  const std::string missing = dir.file("missing");
+  auto none = MappedFile<Access::Write>::open(missing, {}, ec);
+  CHECK(ec == std::errc::no_such_file_or_directory);
+  CHECK_FALSE(std::filesystem::exists(missing));
+  auto made =
+      MappedFile<Access::Write>::open(missing, {.creation = Creation::CreateOrTruncate}, ec);
+  CHECK_FALSE(ec);
+  CHECK(made.created());
+  CHECK(made.empty());
+}
+
+TEST_CASE("resize grows the file only as far as the view needs, and never shrinks it") {
   TempDir dir;
   const std::string path = dir.file("grow");
-  MappedFile<Access::Write> file(path, {.create_size = 5});
+  MappedFile<Access::Write> file(path, {.creation = Creation::CreateNew, .initial_size = 5});
   std::memcpy(file.data(), "hello", 5);
   file.resize(3 * page_size() + 1);
   CHECK(file.size() == 3 * page_size() + 1);
@@ -240,21 +311,94 @@ TEST_CASE("resize grows and shrinks the file and the mapping") {
   file.resize(4);
   CHECK(view_string(file.bytes()) == "hell");
   REQUIRE(::stat(path.c_str(), &st) == 0);
-  CHECK(st.st_size == 4);
+  CHECK(static_cast<std::size_t>(st.st_size) == 3 * page_size() + 1);  // the file keeps its data
   file.resize(0);
   CHECK(file.empty());
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  CHECK(st.st_size == 0);
-  file.resize(2);  // the old bytes went with the truncation: growth reads as zeros
-  CHECK(view_string(file.bytes()) == std::string(2, '\0'));
-  std::memcpy(file.data(), "he", 2);
+  file.resize(5);  // from an empty view: mapped again, the bytes are still there
+  CHECK(view_string(file.bytes()) == "hello");
 
-  // A window at an offset resizes the file to offset + size.
+  // A window at an offset grows the file to offset + size only when that is past its end.
   MappedFile<Access::Write> window(path, {.offset = 1, .length = 1});
   window.resize(page_size());
   CHECK(window[0] == std::byte{'e'});
   REQUIRE(::stat(path.c_str(), &st) == 0);
-  CHECK(static_cast<std::size_t>(st.st_size) == 1 + page_size());
+  CHECK(static_cast<std::size_t>(st.st_size) == 3 * page_size() + 1);
+  window.resize(4 * page_size());
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(static_cast<std::size_t>(st.st_size) == 1 + 4 * page_size());
+}
+
+TEST_CASE("Resizing a view never destroys the file's data (issue 9, item 1)") {
+  TempDir dir;
+  const std::string path = dir.file("big");
+  const std::string ten_mb = test::pattern(10'000'000);
+  test::write_file(path, ten_mb);
+  {
+    MappedFile<Access::Write> head(path, {.length = 4096});
+    head.resize(8192);  // before: the file became 8 KiB
+    CHECK(view_string(head.bytes()) == ten_mb.substr(0, 8192));
+  }
+  CHECK(std::filesystem::file_size(path) == 10'000'000);
+  CHECK(test::read_file(path) == ten_mb);
+
+  const std::string mib = dir.file("mib");
+  test::write_file(mib, test::pattern(1 << 20));
+  {
+    MappedFile<Access::Write> small(mib, {.length = 100});
+    small.resize(50);  // before: a 50-byte file
+    CHECK(small.size() == 50);
+  }
+  CHECK(std::filesystem::file_size(mib) == std::uintmax_t{1} << 20);
+}
+
+TEST_CASE("truncate_file is the explicit way to shrink a file, and cuts the view first") {
+  TempDir dir;
+  const std::string path = dir.file("cut");
+  test::write_file(path, test::pattern(3 * page_size()));
+  MappedFile<Access::Write> file(path, {.offset = 10});
+  file.truncate_file(page_size() + 20);
+  CHECK(std::filesystem::file_size(path) == page_size() + 20);
+  CHECK(file.size() == page_size() + 10);  // no mapped byte past the new end
+  CHECK(view_string(file.bytes()) == test::pattern(page_size() + 10, 10));
+  file.truncate_file(5);  // the file now ends before the view starts
+  CHECK(file.empty());
+  CHECK(std::filesystem::file_size(path) == 5);
+  file.truncate_file(100);  // growing leaves the view alone (and the file sparse)
+  CHECK(file.empty());
+  CHECK(std::filesystem::file_size(path) == 100);
+  file.resize(90);
+  CHECK(view_string(file.bytes()) == std::string(90, '\0'));
+}
+
+TEST_CASE("Read and CopyOnWrite resize only the view: a reader follows a growing file") {
+  TempDir dir;
+  const std::string path = dir.file("log");
+  test::write_file(path, "first line\n");
+  MappedFile<Access::Read> reader(path);
+  MappedFile<Access::CopyOnWrite> cow(path);
+  REQUIRE(reader.size() == 11);
+  const int writer = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  REQUIRE(writer >= 0);
+  const std::string more = "second line, long enough to cross nothing\n";
+  REQUIRE(::write(writer, more.data(), more.size()) == static_cast<ssize_t>(more.size()));
+  ::close(writer);
+  const std::size_t end = std::filesystem::file_size(path);
+  reader.resize(end);
+  CHECK(view_string(reader.bytes()) == "first line\n" + more);
+  cow.resize(end);
+  CHECK(view_string(cow.bytes()) == "first line\n" + more);
+  cow.resize(5);
+  CHECK(view_string(cow.bytes()) == "first");
+
+  // Past end of file is refused, and changes nothing.
+  std::error_code ec;
+  const std::byte* before = reader.data();
+  reader.resize(end + 1, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(reader.size() == end);
+  CHECK(reader.data() == before);
+  CHECK_THROWS_WITH(cow.resize(end + 4096), Catch::Contains("past end of file"));
+  CHECK(std::filesystem::file_size(path) == end);
 }
 
 TEST_CASE("populate, locked, transparent huge pages and no_reserve map the same bytes") {

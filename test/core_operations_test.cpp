@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -156,4 +158,36 @@ TEST_CASE("Protection is a type-safe bitmask") {
   Protection p = Protection::None;
   p |= Protection::Exec;
   CHECK(p == Protection::Exec);
+}
+
+TEST_CASE("A refused lock() names RLIMIT_MEMLOCK and its current value") {
+  // Root's CAP_IPC_LOCK ignores the limit: the child gives up its privileges first.
+  const int status = test::run_in_child([] {
+    const rlimit limit{64 * 1024, 64 * 1024};
+    if (::setrlimit(RLIMIT_MEMLOCK, &limit) != 0) return 10;
+    if (::getuid() == 0 && ::setuid(65534) != 0) return 11;
+    AnonymousRegion region(64 * page_size() + 64 * 1024);
+    std::error_code ec;
+    region.lock(0, whole, ec);
+    if (ec != std::errc::not_enough_memory && ec != std::errc::operation_not_permitted) return 12;
+    try {
+      region.lock();
+      return 13;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (e.operation() != "mlock") return 14;
+      if (what.find("RLIMIT_MEMLOCK is 65536 bytes") == std::string::npos) return 15;
+      if (what.find("length=" + std::to_string(region.size())) == std::string::npos) return 16;
+    }
+    try {
+      AnonymousRegion locked(1 << 20, {.locked = true});
+      return 17;
+    } catch (const Error& e) {
+      if (std::string(e.what()).find("RLIMIT_MEMLOCK is 65536 bytes") == std::string::npos)
+        return 18;
+    }
+    return 0;
+  });
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

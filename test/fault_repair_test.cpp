@@ -127,7 +127,8 @@ TEST_CASE("WriteTracker reports exactly the written pages, and reset re-arms") {
 TEST_CASE("WriteTracker tracks writes from many threads and restores protection when done") {
   TempDir dir;
   const std::string path = dir.file("tracked.bin");
-  MappedFile<Access::Write> file(path, {.create_size = 64 * page_size()});
+  MappedFile<Access::Write> file(
+      path, {.creation = Creation::CreateNew, .initial_size = 64 * page_size()});
   std::set<std::size_t> expected;
   {
     WriteTracker tracker(file.bytes());

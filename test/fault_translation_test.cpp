@@ -101,7 +101,8 @@ TEST_CASE("touching a PROT_NONE guard page throws SIGSEGV") {
 TEST_CASE("a resized mapping is claimed at its new address with its path") {
   TempDir dir;
   const std::string path = dir.file("grow.bin");
-  MappedFile<Access::Write> file(path, {.create_size = page_size()});
+  MappedFile<Access::Write> file(path,
+                                 {.creation = Creation::CreateNew, .initial_size = page_size()});
   file.resize(64 * page_size());  // may move
   REQUIRE(::truncate(path.c_str(), static_cast<off_t>(page_size())) == 0);
   const std::byte* p = file.data() + 40 * page_size();

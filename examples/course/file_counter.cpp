@@ -12,13 +12,18 @@
 int main(int argc, char** argv) {
   (void)argv;
   try {
-    // Creates the file if needed and makes it at least 11 bytes long (zeros count as 0).
-    mmapxx::MappedFile<mmapxx::Access::Write> counter("compteur", {.create_size = 11});
+    // Creates the file as 11 zero bytes (zeros count as 0) if it is missing; an existing file is
+    // opened as it is.
+    mmapxx::MappedFile<mmapxx::Access::Write> counter(
+        "compteur", {.creation = mmapxx::Creation::OpenOrCreate, .initial_size = 11});
 
     // Unlike the slide, two runs at once must not both read the same value: they take turns.
     long value = 0;
     {
       const course::ExclusiveLock lock(counter.fd());
+      // A run that opened the file while its creator was still sizing it sees it shorter: the
+      // view needs 11 bytes, and resize grows the file that far (never past, never shrinking it).
+      if (counter.size() < 11) counter.resize(11);
       value = course::increment_counter(counter.bytes());  // "reads" and writes the file
     }
 

@@ -3,6 +3,8 @@
 // std::error_code&.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -11,7 +13,9 @@ namespace mmapxx {
 
 class Error : public std::system_error {
  public:
-  // what() reads "op: path: strerror (detail)"; empty parts are left out.
+  // what() reads "op: path: strerror (detail)"; empty parts are left out. A NUL byte inside the
+  // path or the detail is shown as the two characters "\0", so it cannot cut the message short;
+  // path() and detail() return the text unchanged.
   Error(std::string operation, std::string path, std::error_code code, std::string detail = {});
 
   const std::string& operation() const noexcept { return operation_; }
@@ -28,18 +32,72 @@ class Error : public std::system_error {
 
 namespace detail {
 
-// The library's internal error currency: which call failed, with which errno, and why. Cheap to
-// pass around; turned into an Error or a std::error_code only at the API boundary.
+// The detail text of a Failure, held inline so that building a failure never allocates (a noexcept
+// error path must work when the heap is exhausted). Longer text is cut at capacity and ends in
+// "...".
+class FailureDetail {
+ public:
+  static constexpr std::size_t capacity = 200;  // bytes of text, without the terminating NUL
+
+  FailureDetail() noexcept { text_[0] = '\0'; }
+  FailureDetail(const char* text) noexcept { assign(text); }  // NOLINT: implicit on purpose
+  FailureDetail(std::string_view text) noexcept { assign(text); }
+  FailureDetail(const std::string& text) noexcept { assign(std::string_view(text)); }
+  FailureDetail(const FailureDetail& other) noexcept { assign(other.view()); }
+  FailureDetail& operator=(const FailureDetail& other) noexcept {
+    if (this != &other) assign(other.view());
+    return *this;
+  }
+  FailureDetail& operator=(std::string_view text) noexcept { return assign(text); }
+  FailureDetail& operator=(const char* text) noexcept { return assign(text); }
+  FailureDetail& operator=(const std::string& text) noexcept {
+    return assign(std::string_view(text));
+  }
+
+  FailureDetail& assign(std::string_view text) noexcept;
+  FailureDetail& assign(const char* text) noexcept {
+    return assign(text ? std::string_view(text) : std::string_view());
+  }
+  FailureDetail& append(std::string_view text) noexcept;
+  FailureDetail& operator+=(std::string_view text) noexcept { return append(text); }
+
+  const char* c_str() const noexcept { return text_; }
+  std::string_view view() const noexcept { return {text_, size_}; }
+  operator std::string_view() const noexcept { return view(); }  // NOLINT
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+
+ private:
+  friend struct FailureFormatter;
+  std::uint16_t size_ = 0;
+  char text_[capacity + 1];
+};
+
+// The library's internal error currency: which call failed, with which errno, and why. Building,
+// copying and returning one never allocates; it is turned into an Error or a std::error_code only
+// at the API boundary.
 struct Failure {
   const char* operation = nullptr;
   int code = 0;
-  std::string detail;
+  FailureDetail detail{};
 
   explicit operator bool() const noexcept { return code != 0; }
 };
 
-Failure make_failure(const char* operation, int code, std::string detail = {}) noexcept;
-Failure invalid_argument(const char* operation, std::string detail) noexcept;
+// The allocation-free forms: `format` is printf's, checked by the compiler. Use these.
+[[gnu::format(printf, 3, 4)]] Failure make_failure(const char* operation, int code,
+                                                   const char* format, ...) noexcept;
+[[gnu::format(printf, 2, 3)]] Failure invalid_argument(const char* operation, const char* format,
+                                                       ...) noexcept;
+Failure make_failure(const char* operation, int code) noexcept;
+
+// To be converted to the printf forms above: building the std::string argument allocates in the
+// caller, which may be noexcept. Kept so that code written against them still compiles.
+Failure make_failure(const char* operation, int code, const std::string& detail) noexcept;
+Failure invalid_argument(const char* operation, const std::string& detail) noexcept;
+
+// The failure to report when an allocation in a noexcept function threw std::bad_alloc.
+Failure out_of_memory(const char* operation) noexcept;
 
 [[noreturn]] void raise(const Failure& failure, std::string_view path);
 // Sets ec from failure (cleared when there is none); returns true when there was a failure.

@@ -75,7 +75,9 @@ enum class UncheckedAdvice {
 enum class HugePages {
   None,
   Transparent,  // madvise(MADV_HUGEPAGE): best effort, works with THP in "madvise" mode
-  Explicit,     // MAP_HUGETLB (anonymous memory only): fails clearly when none are reserved
+  // MAP_HUGETLB (anonymous memory only): fails clearly (ENOMEM, naming /proc/sys/vm/nr_hugepages)
+  // when none are reserved or free; with no_reserve, only together with populate.
+  Explicit,
 };
 
 }  // namespace mmapxx

@@ -2,6 +2,7 @@
 // (flush, advise, lock, residency, protect). MappedFile and AnonymousRegion derive from it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -29,6 +30,8 @@ struct Residency {
 
 namespace detail {
 
+struct ProtectionState;
+
 // A byte range of a mapping, aligned outward to pages: what every page-level call acts on.
 struct PageSpan {
   std::byte* begin = nullptr;
@@ -42,7 +45,30 @@ class MappingCore {
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   explicit operator bool() const noexcept { return data_ != nullptr; }
-  Protection protection() const noexcept { return protection_; }
+
+  // The view's base protection: what it was mapped with, or what set_protection() (or a guard's
+  // release()) last gave the whole view. Live guards and set_protection() on part of the view
+  // lie over it; protection_at() reports a page's own. No syscall.
+  Protection protection() const noexcept;
+
+  // The protection of the page holding byte `offset`, as this mapping set it: the base, a
+  // set_protection() range, or a live guard's. mprotect calls made outside the mapping (a
+  // WriteTracker, raw mprotect) are not seen. No syscall; linear in the number of live guards
+  // and set_protection() ranges. Errors: invalid_argument when offset >= size().
+  Protection protection_at(std::size_t offset) const;
+  Protection protection_at(std::size_t offset, std::error_code& ec) const noexcept;
+
+  // Changes the protection of the pages covering the range for good (mprotect, one call) and
+  // records it: over the whole view it becomes protection(); over a part, protection_at()
+  // reports it and later guards there restore it. It takes over the pages of live guards whose
+  // range it covers entirely (their end then leaves it in place). Setting Write on a
+  // MappedFile<Access::Read> fails with EACCES (its descriptor was opened read-only).
+  // Errors: invalid_argument for a range outside the view, before any syscall; mprotect's errno
+  // (EACCES; ENOMEM when the split would pass vm.max_map_count); ENOMEM when the record cannot
+  // grow. A failure changes nothing. Cost: one mprotect; may allocate a few bytes for the record.
+  void set_protection(Protection protection, std::size_t offset = 0, std::size_t length = whole);
+  void set_protection(Protection protection, std::size_t offset, std::size_t length,
+                      std::error_code& ec) noexcept;
 
   // All ranges are byte offsets into the view; length `whole` means "to the end". A range past
   // the end is an invalid_argument error, never silently clipped.
@@ -62,8 +88,14 @@ class MappingCore {
   Residency residency(std::size_t offset = 0, std::size_t length = whole) const;
   Residency residency(std::size_t offset, std::size_t length, std::error_code& ec) const noexcept;
 
-  // Changes the protection of the pages covering the range until the guard leaves scope; it then
-  // restores protection() (the mapping's own), so nested guards on one range are not supported.
+  // Changes the protection of the pages covering the range (mprotect, one call) until the
+  // returned guard ends; the guard then puts back what was there before it: the base, a
+  // set_protection() range, or an enclosing guard's protection, so guards nest and may end in
+  // any order. Cost: one mprotect each way, plus a short lock and a record entry (allocation
+  // only the first time, or when more guards are alive than ever before). A guard should end
+  // before its mapping is resized; one that outlives its mapping does nothing when it ends.
+  // Errors: invalid_argument for a range outside the view (before any syscall); mprotect's
+  // errno (EACCES: Write on a read-only file; ENOMEM). A failure changes nothing.
   [[nodiscard]] ProtectionGuard protect(Protection protection, std::size_t offset = 0,
                                         std::size_t length = whole) const;
   [[nodiscard]] ProtectionGuard protect(Protection protection, std::size_t offset,
@@ -76,6 +108,9 @@ class MappingCore {
   MappingCore() noexcept = default;
   MappingCore(std::byte* data, std::size_t size, Protection protection) noexcept
       : data_(data), size_(size), protection_(protection) {}
+  // After resize(): keeps the protection record true for the new length (new pages take the
+  // last page's protection, as mremap gives it). `old_size` is size() before the resize.
+  void resized(std::size_t old_size) noexcept;
   MappingCore(MappingCore&& other) noexcept;
   MappingCore& operator=(MappingCore&& other) noexcept;
   ~MappingCore();
@@ -87,15 +122,21 @@ class MappingCore {
 
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t mapped_ = 0;  // whole pages mapped from data_'s page; 0: those covering size_
   Protection protection_ = Protection::None;
+  // Made on first protect()/set_protection(); const calls may make it, hence atomic.
+  mutable std::atomic<ProtectionState*> state_{nullptr};
 
  private:
+  ProtectionState* state() const noexcept;  // nullptr only when out of memory
   template <class Call>
   Failure on_pages(const char* operation, std::size_t offset, std::size_t length,
                    Call call) const noexcept;
   Failure advise_range(int advice, std::size_t offset, std::size_t length) const noexcept;
   Failure lock_range(bool lock, std::size_t offset, std::size_t length) const noexcept;
   Failure residency_of(std::size_t offset, std::size_t length, Residency& out) const noexcept;
+  Failure set_protection_range(Protection protection, std::size_t offset,
+                               std::size_t length) noexcept;
 };
 
 void check_view_cast(const std::byte* data, std::size_t size, std::size_t element_size,
@@ -110,6 +151,13 @@ inline bool view_cast_fits(const std::byte* data, std::size_t size, std::size_t 
   ec = std::make_error_code(std::errc::invalid_argument);
   return false;
 }
+
+// Why `count` elements of `element_size` bytes at byte `offset` of a view do not fit (no failure
+// when they do): the range must lie inside the view with no wrap, and data + offset be aligned.
+Failure sub_view_failure(const std::byte* data, std::size_t size, std::size_t offset,
+                         std::size_t count, std::size_t element_size,
+                         std::size_t element_alignment) noexcept;
+[[noreturn]] void raise_sub_view(const Failure& failure, const char* label);
 
 template <bool Writable>
 class Mapping : public MappingCore {
@@ -149,6 +197,37 @@ class Mapping : public MappingCore {
   std::span<T> as(std::error_code& ec) noexcept requires Writable {
     if (!view_cast_fits(data_, size_, sizeof(T), alignof(T), ec)) return {};
     return {reinterpret_cast<T*>(data_), size_ / sizeof(T)};
+  }
+
+  // A typed sub-view: `count` elements of T starting at byte `offset` of the view, e.g. records
+  // after a header: `file.as<Record>(sizeof(Header), header.count)`. No syscall, no copy.
+  // Errors (invalid_argument naming the operation "as" and label(), before anything is read):
+  // offset past the end; count * sizeof(T) overflowing, or offset + that running past size();
+  // data() + offset not aligned to alignof(T). The mutable overload exists only on writable
+  // mappings. Pointers into it live as long as the mapping is neither resized nor destroyed.
+  template <TriviallyCopyable T>
+  std::span<const T> as(std::size_t offset, std::size_t count) const {
+    if (Failure f = sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)))
+      raise_sub_view(f, label());
+    return {reinterpret_cast<const T*>(data_ + offset), count};
+  }
+  template <TriviallyCopyable T>
+  std::span<T> as(std::size_t offset, std::size_t count) requires Writable {
+    if (Failure f = sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)))
+      raise_sub_view(f, label());
+    return {reinterpret_cast<T*>(data_ + offset), count};
+  }
+  // The same without exceptions: an empty span and errc::invalid_argument when it does not fit.
+  template <TriviallyCopyable T>
+  std::span<const T> as(std::size_t offset, std::size_t count, std::error_code& ec) const noexcept {
+    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec)) return {};
+    return {reinterpret_cast<const T*>(data_ + offset), count};
+  }
+  template <TriviallyCopyable T>
+  std::span<T> as(std::size_t offset, std::size_t count,
+                  std::error_code& ec) noexcept requires Writable {
+    if (report(sub_view_failure(data_, size_, offset, count, sizeof(T), alignof(T)), ec)) return {};
+    return {reinterpret_cast<T*>(data_ + offset), count};
   }
 
  protected:

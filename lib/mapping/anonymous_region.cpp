@@ -1,14 +1,21 @@
+// AnonymousRegion (include/mmapxx/anonymous_region.hpp): private or shared zero-filled memory.
 #include "mmapxx/anonymous_region.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "base/fd.hpp"
 #include "mapping/primitive.hpp"
 
 namespace mmapxx {
+
+namespace {
+constexpr std::size_t huge_page_size = std::size_t{2} << 20;  // x86-64 and arm64 default
+}  // namespace
 
 AnonymousRegion::AnonymousRegion(std::size_t size, const AnonymousOptions& options)
     : options_(options) {
@@ -33,11 +40,8 @@ detail::Failure AnonymousRegion::map(std::size_t size) noexcept {
   if (size == 0) return {};
   if (options_.dev_zero && options_.huge_pages == HugePages::Explicit)
     return detail::invalid_argument("mmap", "huge_pages: Explicit cannot be backed by /dev/zero");
-  if (size > SIZE_MAX - 2 * (std::size_t{2} << 20))
-    return detail::invalid_argument("mmap", "size " + std::to_string(size) + " is too large");
-
   detail::MapRequest request;
-  request.length = align_up(size, page_size());
+  request.length = size;
   request.prot = detail::to_prot(protection_);
   request.flags = options_.shared ? MAP_SHARED : MAP_PRIVATE;
   request.populate = options_.populate;
@@ -59,27 +63,50 @@ detail::Failure AnonymousRegion::map(std::size_t size) noexcept {
   if (failure) return failure;
   data_ = view.data;
   size_ = view.size;
+  mapped_ = view.mapped;
   return {};
 }
 
+std::size_t AnonymousRegion::capacity() const noexcept {
+  return mapped_;
+}
+
 detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
+  if (new_size > detail::max_view_size)
+    return detail::invalid_argument(
+        "mremap",
+        "size " + std::to_string(new_size) + " is larger than any mapping can be (PTRDIFF_MAX)");
   if (new_size == 0) {
     reset();
     return {};
   }
   if (data_ == nullptr) return map(new_size);
-  std::size_t rounded = align_up(new_size, page_size());
-  if (options_.huge_pages == HugePages::Explicit) rounded = align_up(rounded, std::size_t{2} << 20);
+  const std::size_t granule =
+      options_.huge_pages == HugePages::Explicit ? huge_page_size : page_size();
   // The shmem object behind shared anonymous memory keeps its creation size: mremap could make
-  // the mapping larger, but touching the new pages would raise SIGBUS.
-  if (options_.shared && rounded > size_)
+  // the mapping larger, but touching the new pages would raise SIGBUS. Growing within the
+  // capacity needs no syscall at all.
+  if (options_.shared && new_size > mapped_)
     return detail::make_failure("mremap", ENOTSUP,
                                 "shared anonymous memory cannot grow; use a SharedMemoryObject or "
                                 "a sealed memfd for growable shared memory");
-  detail::View view{data_, size_};
-  if (detail::Failure failure = detail::remap_view(view, rounded, label(), 0)) return failure;
+  std::error_code ignored;  // new_size < size_ here: a valid offset
+  if (!options_.shared && new_size < size_ &&
+      has(protection_at(new_size, ignored), Protection::Write)) {
+    // The bytes past the new size that stay mapped (the rest of the last page) must read as
+    // zero if the region grows again, as new pages do. Shared memory is left alone: other
+    // processes may still see those bytes in their views.
+    const std::size_t kept = std::min(size_, align_up(new_size, granule));
+    std::memset(data_ + new_size, 0, kept - new_size);
+  }
+  detail::View view{data_, size_, mapped_};
+  if (detail::Failure failure = detail::remap_view(view, new_size, label(), 0, granule))
+    return failure;
+  const std::size_t old_size = size_;
   data_ = view.data;
   size_ = view.size;
+  mapped_ = view.mapped;
+  resized(old_size);
   return {};
 }
 

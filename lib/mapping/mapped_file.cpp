@@ -1,11 +1,18 @@
+// MappedFile<Access>: opening, creating, mapping and resizing a file's view
+// (mmapxx/mapped_file.hpp).
 #include "mmapxx/mapped_file.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <new>
 #include <utility>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "mapping/primitive.hpp"
 
@@ -13,12 +20,23 @@ namespace mmapxx {
 
 namespace {
 
+using detail::Failure;
+using detail::max_file_offset;
+
+// The largest view: pointer differences over it must fit std::ptrdiff_t, and aligning it to pages
+// cannot wrap.
+constexpr std::size_t max_view_size = static_cast<std::size_t>(PTRDIFF_MAX);
+
 constexpr Protection protection_of(Access access) noexcept {
   return access == Access::Read ? Protection::Read : Protection::Read | Protection::Write;
 }
 
 constexpr int open_flags(Access access) noexcept {
   return access == Access::Write ? O_RDWR : O_RDONLY;
+}
+
+constexpr int share_flags(Access access) noexcept {
+  return access == Access::CopyOnWrite ? MAP_PRIVATE : MAP_SHARED;
 }
 
 int to_msync(SyncPolicy policy) noexcept {
@@ -30,31 +48,147 @@ int to_msync(SyncPolicy policy) noexcept {
     case SyncPolicy::Invalidate:
       return MS_SYNC | MS_INVALIDATE;
   }
-  return MS_SYNC;
+  return -1;
 }
 
 std::string fd_name(int fd) {
   return "fd " + std::to_string(fd);
 }
 
+// Copies a path or name inside a noexcept open(): std::bad_alloc becomes ENOMEM.
+template <class Assign>
+Failure copy_or_fail(Assign assign) noexcept {
+  return detail::without_bad_alloc("open", assign);
+}
+
+// Offsets and lengths that no file or view can have, refused before any syscall.
+Failure check_range(const MapOptions& options) noexcept {
+  if (options.offset > max_file_offset)
+    return detail::make_failure("mmap", EOVERFLOW,
+                                "offset %" PRIu64 " is past 2^63-1, the largest file offset",
+                                options.offset);
+  if (options.length) {
+    const std::size_t length = *options.length;
+    if (length > max_view_size)
+      return detail::make_failure("mmap", EOVERFLOW,
+                                  "length %zu is larger than a view can be (PTRDIFF_MAX)", length);
+    if (length > max_file_offset - options.offset)
+      return detail::make_failure("mmap", EOVERFLOW,
+                                  "offset %" PRIu64
+                                  " + length %zu is past 2^63-1, the largest "
+                                  "file offset",
+                                  options.offset, length);
+  }
+  return {};
+}
+
+// The creation options, refused before any syscall where they cannot apply.
+Failure check_creation(Access access, const MapOptions& options, bool by_path) noexcept {
+  const bool creates = options.creation != Creation::OpenExisting;
+  if (!by_path && (creates || options.initial_size != 0))
+    return detail::invalid_argument(
+        "mmap", "creation and initial_size need a path: a descriptor names an open file");
+  switch (options.creation) {
+    case Creation::OpenExisting:
+    case Creation::CreateNew:
+    case Creation::OpenOrCreate:
+    case Creation::CreateOrTruncate:
+      break;
+    default:
+      return detail::invalid_argument("open", "creation %d is not a Creation value",
+                                      static_cast<int>(options.creation));
+  }
+  if (creates && access != Access::Write)
+    return detail::invalid_argument("open", "creating or truncating a file needs Access::Write");
+  if (!creates && options.initial_size != 0)
+    return detail::invalid_argument(
+        "open", "initial_size applies only to a file the call creates: set creation");
+  if (options.mode > 07777)
+    return detail::invalid_argument("open", "mode %#o has bits outside 07777", options.mode);
+  if (options.initial_size > max_file_offset)
+    return detail::make_failure("open", EOVERFLOW,
+                                "initial_size %" PRIu64 " is past 2^63-1, the largest file size",
+                                options.initial_size);
+  // These two modes always end with a file of initial_size bytes: check the range against it
+  // now, so that a range that cannot fit creates nothing.
+  if (options.creation == Creation::CreateNew || options.creation == Creation::CreateOrTruncate) {
+    if (options.offset > options.initial_size)
+      return detail::invalid_argument(
+          "open", "offset %" PRIu64 " is past the end of the new file (initial_size %" PRIu64 ")",
+          options.offset, options.initial_size);
+    if (options.length && *options.length > options.initial_size - options.offset)
+      return detail::invalid_argument("open",
+                                      "length %zu at offset %" PRIu64
+                                      " runs past the end of the new file (initial_size %" PRIu64
+                                      ")",
+                                      *options.length, options.offset, options.initial_size);
+  }
+  return {};
+}
+
+// open(2) that cannot block on a FIFO; a socket's ENXIO becomes the clearer "not a regular file".
+Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) noexcept {
+  Failure failure = detail::open_fd(path, flags | O_NONBLOCK | O_NOCTTY, mode, fd);
+  struct stat st {};
+  if (failure.code == ENXIO && ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+    return detail::make_failure("open", ENODEV, "not a regular file: a socket cannot be mapped");
+  return failure;
+}
+
 }  // namespace
 
 template <Access A>
+MappedFile<A>::MappedFile(const char* path, const MapOptions& options) {
+  if (path == nullptr)
+    detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
+  path_ = path;
+  if (Failure failure = map_path(options)) detail::raise(failure, path_);
+}
+
+template <Access A>
 MappedFile<A>::MappedFile(const std::string& path, const MapOptions& options) : path_(path) {
-  if (detail::Failure failure = map_path(options)) detail::raise(failure, path_);
+  if (Failure failure = map_path(options)) detail::raise(failure, path_);
+}
+
+template <Access A>
+MappedFile<A>::MappedFile(const std::filesystem::path& path, const MapOptions& options)
+    : path_(path.native()) {
+  if (Failure failure = map_path(options)) detail::raise(failure, path_);
 }
 
 template <Access A>
 MappedFile<A>::MappedFile(int fd, const MapOptions& options, std::string name)
     : path_(name.empty() ? fd_name(fd) : std::move(name)) {
-  if (detail::Failure failure = map(fd, options, /*adopt=*/false)) detail::raise(failure, path_);
+  if (Failure failure = map(fd, options, /*adopt=*/false)) detail::raise(failure, path_);
+}
+
+template <Access A>
+MappedFile<A> MappedFile<A>::open(const char* path, const MapOptions& options,
+                                  std::error_code& ec) noexcept {
+  if (path == nullptr) {
+    detail::report(detail::invalid_argument("open", "path is a null pointer"), ec);
+    return {};
+  }
+  MappedFile file;
+  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
+  if (detail::report(file.map_path(options), ec)) return {};
+  return file;
 }
 
 template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::string& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  file.path_ = path;
+  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
+  if (detail::report(file.map_path(options), ec)) return {};
+  return file;
+}
+
+template <Access A>
+MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, const MapOptions& options,
+                                  std::error_code& ec) noexcept {
+  MappedFile file;
+  if (detail::report(copy_or_fail([&] { file.path_ = path.native(); }), ec)) return {};
   if (detail::report(file.map_path(options), ec)) return {};
   return file;
 }
@@ -63,7 +197,9 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_code& ec,
                                   std::string name) noexcept {
   MappedFile file;
-  file.path_ = name.empty() ? fd_name(fd) : std::move(name);
+  if (detail::report(
+          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec))
+    return {};
   if (detail::report(file.map(fd, options, /*adopt=*/false), ec)) return {};
   return file;
 }
@@ -73,7 +209,8 @@ MappedFile<A>::MappedFile(MappedFile&& other) noexcept
     : detail::Mapping<writable>(std::move(other)),
       path_(std::move(other.path_)),
       offset_(other.offset_),
-      fd_(std::exchange(other.fd_, -1)) {}
+      fd_(std::exchange(other.fd_, -1)),
+      created_(std::exchange(other.created_, false)) {}
 
 template <Access A>
 MappedFile<A>& MappedFile<A>::operator=(MappedFile&& other) noexcept {
@@ -83,6 +220,7 @@ MappedFile<A>& MappedFile<A>::operator=(MappedFile&& other) noexcept {
     path_ = std::move(other.path_);
     offset_ = other.offset_;
     fd_ = std::exchange(other.fd_, -1);
+    created_ = std::exchange(other.created_, false);
   }
   return *this;
 }
@@ -98,43 +236,105 @@ void MappedFile<A>::close_fd() noexcept {
 }
 
 template <Access A>
-detail::Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
-  if (options.create_size && A != Access::Write)
-    return detail::invalid_argument("open", "create_size needs Access::Write");
-  int fd = -1;
-  const int flags = open_flags(A) | (options.create_size ? O_CREAT : 0);
-  if (detail::Failure failure = detail::open_fd(path_, flags, 0666, fd)) return failure;
-  detail::Failure failure = map(fd, options, /*adopt=*/true);
-  if (failure || A != Access::Write) detail::close_fd(fd);
+Failure MappedFile<A>::open_path(const MapOptions& options, int& fd) noexcept {
+  const char* path = path_.c_str();
+  const int flags = open_flags(A);
+  const unsigned mode = options.mode;
+  Failure failure;
+  // OpenOrCreate and CreateOrTruncate alternate between "exists" and "missing" when another
+  // process creates or removes the file in between; a few rounds settle it.
+  for (int round = 0; round < 16; ++round) {
+    switch (options.creation) {
+      case Creation::OpenExisting:
+        return open_nonblocking(path, flags, 0, fd);
+      case Creation::CreateNew:
+        failure = open_nonblocking(path, flags | O_CREAT | O_EXCL, mode, fd);
+        created_ = !failure;
+        return failure;
+      case Creation::OpenOrCreate:
+        failure = open_nonblocking(path, flags, 0, fd);
+        if (failure.code != ENOENT) return failure;
+        failure = open_nonblocking(path, flags | O_CREAT | O_EXCL, mode, fd);
+        if (failure.code != EEXIST) {
+          created_ = !failure;
+          return failure;
+        }
+        break;
+      case Creation::CreateOrTruncate:
+        failure = open_nonblocking(path, flags | O_CREAT | O_EXCL, mode, fd);
+        if (failure.code != EEXIST) {
+          created_ = !failure;
+          return failure;
+        }
+        failure = open_nonblocking(path, flags | O_TRUNC, 0, fd);
+        if (failure.code != ENOENT) return failure;
+        break;
+    }
+  }
   return failure;
 }
 
 template <Access A>
-detail::Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
-  if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=" + std::to_string(fd));
-  if (options.create_size && A != Access::Write)
-    return detail::invalid_argument("mmap", "create_size needs Access::Write");
-  detail::FileInfo info;
-  if (detail::Failure failure = detail::stat_fd(fd, info)) return failure;
-  if (info.directory) return detail::make_failure("mmap", EISDIR);
-  if (options.create_size && info.size < *options.create_size) {
-    if (detail::Failure failure = detail::allocate_fd(fd, *options.create_size)) return failure;
-    info.size = *options.create_size;
+Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
+  if (Failure failure = detail::check_path("open", path_)) return failure;
+  if (Failure failure = check_creation(A, options, /*by_path=*/true)) return failure;
+  if (Failure failure = check_range(options)) return failure;
+  int fd = -1;
+  created_ = false;
+  if (Failure failure = open_path(options, fd)) return failure;
+  // A file this call created or emptied starts at initial_size.
+  const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
+  Failure failure;
+  if (fresh) {
+    // Size only a regular file: anything else is refused by map() with the clearer message.
+    detail::FileInfo info;
+    failure = detail::stat_fd(fd, info);
+    if (!failure && info.regular) failure = detail::allocate_fd(fd, options.initial_size);
   }
+  if (!failure) failure = map(fd, options, /*adopt=*/true);
+  if (failure) {
+    // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
+    struct stat ours {
+    }, named{};
+    if (created_ && ::fstat(fd, &ours) == 0 && ::stat(path_.c_str(), &named) == 0 &&
+        ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
+      ::unlink(path_.c_str());
+    created_ = false;
+    detail::close_fd(fd);
+  }
+  return failure;
+}
+
+template <Access A>
+Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
+  if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
+  if (!adopt)
+    if (Failure failure = check_creation(A, options, /*by_path=*/false)) return failure;
+  if (Failure failure = check_range(options)) return failure;
+  detail::FileInfo info;
+  if (Failure failure = detail::stat_fd(fd, info)) return failure;
+  if (info.directory) return detail::make_failure("mmap", EISDIR);
 
   const std::uint64_t offset = options.offset;
   std::size_t length = 0;
   if (info.regular) {
     if (offset > info.size)
-      return detail::invalid_argument("mmap", "offset " + std::to_string(offset) +
-                                                  " is past end of file (size " +
-                                                  std::to_string(info.size) + ")");
+      return detail::invalid_argument(
+          "mmap", "offset %" PRIu64 " is past end of file (size %" PRIu64 ")", offset, info.size);
     const std::uint64_t available = info.size - offset;
+    if (!options.length && available > max_view_size)
+      return detail::make_failure("mmap", EOVERFLOW,
+                                  "the %" PRIu64 " bytes from offset %" PRIu64
+                                  " to end of file are more than a view can hold: give a length",
+                                  available, offset);
     length = options.length.value_or(static_cast<std::size_t>(available));
     if (length > available)
       return detail::invalid_argument(
-          "mmap", "length " + std::to_string(length) + " at offset " + std::to_string(offset) +
-                      " runs past end of file (size " + std::to_string(info.size) + ")");
+          "mmap", "length %zu at offset %" PRIu64 " runs past end of file (size %" PRIu64 ")",
+          length, offset, info.size);
+  } else if (!info.character_device && !info.block_device) {
+    return detail::make_failure("mmap", ENODEV,
+                                "not a regular file: a FIFO or socket cannot be mapped");
   } else if (options.length) {
     length = *options.length;
   } else {
@@ -143,103 +343,164 @@ detail::Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt
 
   offset_ = offset;
   this->protection_ = protection_of(A);
-  // Write keeps a descriptor for resize(). A caller's is duplicated, so closing theirs (or the
-  // SharedMemoryObject that lent it) cannot leave us resizing whatever reuses that number.
-  int kept = -1;
-  if (A == Access::Write) {
-    kept = adopt ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (kept < 0) return detail::make_failure("fcntl", errno, "F_DUPFD_CLOEXEC");
+  // The mapping keeps a descriptor for resize(). A caller's is duplicated, so closing theirs (or
+  // the SharedMemoryObject that lent it) cannot leave us resizing whatever reuses that number.
+  const int kept = adopt ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (kept < 0) return detail::make_failure("fcntl", errno, "F_DUPFD_CLOEXEC");
+  // Our own descriptor to a device was opened O_NONBLOCK only so that open could not block; the
+  // device's reads and writes through fd() should block as usual. (A duplicate shares the
+  // caller's flags, which are theirs to keep.)
+  if (adopt && !info.regular) {
+    const int status = ::fcntl(kept, F_GETFL);
+    if (status >= 0) ::fcntl(kept, F_SETFL, status & ~O_NONBLOCK);
   }
-  const auto keep = [&] {
-    if (A == Access::Write) fd_ = kept;
-  };
-  if (length == 0) {
-    keep();
-    return {};
+  if (length != 0) {
+    detail::MapRequest request;
+    request.length = length;
+    request.offset = offset;
+    request.prot = detail::to_prot(this->protection_);
+    request.flags = share_flags(A);
+    request.fd = fd;
+    request.populate = options.populate;
+    request.advice = options.advice;
+    request.locked = options.locked;
+    request.huge_pages = options.huge_pages;
+    request.no_reserve = options.no_reserve;
+    request.label = path_.c_str();
+    detail::View view;
+    if (Failure failure = detail::map_view(request, view)) {
+      if (!adopt) ::close(kept);
+      return failure;
+    }
+    this->data_ = view.data;
+    this->size_ = view.size;
   }
-
-  detail::MapRequest request;
-  request.length = length;
-  request.offset = offset;
-  request.prot = detail::to_prot(this->protection_);
-  request.flags = A == Access::CopyOnWrite ? MAP_PRIVATE : MAP_SHARED;
-  request.fd = fd;
-  request.populate = options.populate;
-  request.advice = options.advice;
-  request.locked = options.locked;
-  request.huge_pages = options.huge_pages;
-  request.no_reserve = options.no_reserve;
-  request.label = path_.c_str();
-  detail::View view;
-  if (detail::Failure failure = detail::map_view(request, view)) {
-    if (!adopt) detail::close_fd(kept);
-    return failure;
-  }
-  keep();
-  this->data_ = view.data;
-  this->size_ = view.size;
+  fd_ = kept;
   return {};
+}
+
+template <Access A>
+Failure MappedFile<A>::flush_to(SyncPolicy policy, std::size_t offset,
+                                std::size_t length) const noexcept {
+  const int flags = to_msync(policy);
+  if (flags < 0)
+    return detail::invalid_argument("msync", "policy %d is not a SyncPolicy value",
+                                    static_cast<int>(policy));
+  // Resolve "to the end" here, so that a message shows the real range.
+  if (length == whole && offset <= this->size_) length = this->size_ - offset;
+  return this->flush_range(flags, offset, length);
 }
 
 template <Access A>
 void MappedFile<A>::flush(SyncPolicy policy, std::size_t offset, std::size_t length) const
     requires(A == Access::Write) {
-  if (detail::Failure failure = this->flush_range(to_msync(policy), offset, length))
-    detail::raise(failure, path_);
+  if (Failure failure = flush_to(policy, offset, length)) detail::raise(failure, path_);
 }
 
 template <Access A>
 void MappedFile<A>::flush(SyncPolicy policy, std::size_t offset, std::size_t length,
                           std::error_code& ec) const noexcept requires(A == Access::Write) {
-  detail::report(this->flush_range(to_msync(policy), offset, length), ec);
+  detail::report(flush_to(policy, offset, length), ec);
 }
 
 template <Access A>
-detail::Failure MappedFile<A>::resize_to(std::size_t new_size) noexcept {
-  if (fd_ < 0) return detail::make_failure("resize", EBADF, "nothing is mapped");
-  detail::FileInfo info;
-  if (detail::Failure failure = detail::stat_fd(fd_, info)) return failure;
-  const std::uint64_t new_end = offset_ + new_size;
-  if (new_end > info.size)
-    if (detail::Failure failure = detail::allocate_fd(fd_, new_end)) return failure;
-
-  detail::View view{this->data_, this->size_};
-  detail::Failure failure;
+Failure MappedFile<A>::set_view_size(std::size_t new_size) noexcept {
+  if (new_size == this->size_) return {};
   if (new_size == 0) {
     this->reset();
-    view = {};
-  } else if (view.data == nullptr) {
+    return {};
+  }
+  detail::View view{this->data_, this->size_};
+  if (view.data == nullptr) {
     detail::MapRequest request;
     request.length = new_size;
     request.offset = offset_;
     request.prot = detail::to_prot(this->protection_);
-    request.flags = MAP_SHARED;
+    request.flags = share_flags(A);
     request.fd = fd_;
     request.label = path_.c_str();
-    failure = detail::map_view(request, view);
-  } else {
-    failure = detail::remap_view(view, new_size, path_.c_str(), offset_);
-  }
-  if (failure) {
-    if (new_end > info.size) detail::truncate_fd(fd_, info.size);  // undo the growth
+    if (Failure failure = detail::map_view(request, view)) return failure;
+  } else if (Failure failure = detail::remap_view(view, new_size, path_.c_str(), offset_)) {
     return failure;
   }
   this->data_ = view.data;
   this->size_ = view.size;
-  // Shrink the file only once no mapped page lies past its new end.
-  if (new_end < info.size) return detail::truncate_fd(fd_, new_end);
   return {};
 }
 
 template <Access A>
-void MappedFile<A>::resize(std::size_t new_size) requires(A == Access::Write) {
-  if (detail::Failure failure = resize_to(new_size)) detail::raise(failure, path_);
+Failure MappedFile<A>::resize_to(std::size_t new_size) noexcept {
+  if (fd_ < 0) return detail::make_failure("resize", EBADF, "nothing is mapped");
+  if (new_size > max_view_size)
+    return detail::make_failure("resize", EOVERFLOW,
+                                "size %zu is larger than a view can be (PTRDIFF_MAX)", new_size);
+  if (new_size > max_file_offset - offset_)
+    return detail::make_failure("resize", EOVERFLOW,
+                                "offset %" PRIu64
+                                " + size %zu is past 2^63-1, the largest file "
+                                "offset",
+                                offset_, new_size);
+  const std::uint64_t new_end = offset_ + new_size;
+  detail::FileInfo info;
+  if (Failure failure = detail::stat_fd(fd_, info)) return failure;
+  bool grew = false;
+  if (info.regular && new_end > info.size) {
+    if (A != Access::Write)
+      return detail::invalid_argument(
+          "resize", "view [%" PRIu64 ", %" PRIu64 ") would run past end of file (size %" PRIu64 ")",
+          offset_, new_end, info.size);
+    if (Failure failure = detail::allocate_fd(fd_, new_end)) return failure;
+    grew = true;
+  }
+  Failure failure = set_view_size(new_size);
+  if (failure && grew) {
+    // Undo our growth, unless someone else has changed the size since.
+    detail::FileInfo now;
+    if (!detail::stat_fd(fd_, now) && now.size == new_end) detail::truncate_fd(fd_, info.size);
+  }
+  return failure;
 }
 
 template <Access A>
-void MappedFile<A>::resize(std::size_t new_size, std::error_code& ec) noexcept
-    requires(A == Access::Write) {
+void MappedFile<A>::resize(std::size_t new_size) {
+  if (Failure failure = resize_to(new_size)) detail::raise(failure, path_);
+}
+
+template <Access A>
+void MappedFile<A>::resize(std::size_t new_size, std::error_code& ec) noexcept {
   detail::report(resize_to(new_size), ec);
+}
+
+template <Access A>
+Failure MappedFile<A>::truncate_to(std::uint64_t file_size) noexcept {
+  if (fd_ < 0) return detail::make_failure("ftruncate", EBADF, "nothing is mapped");
+  if (file_size > max_file_offset)
+    return detail::make_failure("ftruncate", EOVERFLOW,
+                                "size %" PRIu64 " is past 2^63-1, the largest file size",
+                                file_size);
+  const std::size_t old_size = this->size_;
+  const std::uint64_t view_end = offset_ + old_size;
+  // Cut the view first, so that no mapped page ever lies past end of file.
+  if (file_size < view_end) {
+    const std::size_t cut = file_size > offset_ ? static_cast<std::size_t>(file_size - offset_) : 0;
+    if (Failure failure = set_view_size(cut)) return failure;
+  }
+  if (Failure failure = detail::truncate_fd(fd_, file_size)) {
+    set_view_size(old_size);  // the file still reaches that far
+    return failure;
+  }
+  return {};
+}
+
+template <Access A>
+void MappedFile<A>::truncate_file(std::uint64_t file_size) requires(A == Access::Write) {
+  if (Failure failure = truncate_to(file_size)) detail::raise(failure, path_);
+}
+
+template <Access A>
+void MappedFile<A>::truncate_file(std::uint64_t file_size, std::error_code& ec) noexcept
+    requires(A == Access::Write) {
+  detail::report(truncate_to(file_size), ec);
 }
 
 template class MappedFile<Access::Read>;

@@ -1,12 +1,16 @@
+// MappingCore (include/mmapxx/mapping.hpp): the page-level calls every mapping has.
 #include "mmapxx/mapping.hpp"
 
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <mutex>
+#include <new>
 #include <utility>
 
 #include "base/messages.hpp"
 #include "mapping/primitive.hpp"
+#include "mapping/protection_state.hpp"
 
 namespace mmapxx::detail {
 
@@ -36,6 +40,29 @@ void or_throw(const Failure& failure, const MappingCore& mapping) {
 
 }  // namespace
 
+Failure sub_view_failure(const std::byte* data, std::size_t size, std::size_t offset,
+                         std::size_t count, std::size_t element_size,
+                         std::size_t element_alignment) noexcept {
+  if (offset > size)
+    return invalid_argument("as", "offset " + std::to_string(offset) +
+                                      " is past the end of the view (size " + std::to_string(size) +
+                                      ")");
+  if (count > (size - offset) / element_size)
+    return invalid_argument(
+        "as", std::to_string(count) + " elements of " + std::to_string(element_size) +
+                  " bytes at offset " + std::to_string(offset) +
+                  " run past the end of the view (size " + std::to_string(size) + ")");
+  if (reinterpret_cast<std::uintptr_t>(data + offset) % element_alignment != 0)
+    return invalid_argument("as", "data() + " + std::to_string(offset) + " is not aligned to " +
+                                      std::to_string(element_alignment) +
+                                      " bytes, the element alignment");
+  return {};
+}
+
+void raise_sub_view(const Failure& failure, const char* label) {
+  raise(failure, label);
+}
+
 // Runs a page-level syscall over a byte range of the view; `call` returns 0 or -1 with errno.
 template <class Call>
 Failure MappingCore::on_pages(const char* operation, std::size_t offset, std::size_t length,
@@ -43,6 +70,8 @@ Failure MappingCore::on_pages(const char* operation, std::size_t offset, std::si
   PageSpan span;
   if (Failure f = page_span_of(operation, offset, length, span)) return f;
   if (span.length == 0) return {};
+  // The detail names the real range, not the "to the end" sentinel.
+  if (length == whole) length = size_ - offset;
   if (call(span) != 0) return make_failure(operation, errno, range_detail(offset, length));
   return {};
 }
@@ -50,14 +79,18 @@ Failure MappingCore::on_pages(const char* operation, std::size_t offset, std::si
 MappingCore::MappingCore(MappingCore&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)),
-      protection_(other.protection_) {}
+      mapped_(std::exchange(other.mapped_, 0)),
+      protection_(other.protection_),
+      state_(other.state_.exchange(nullptr)) {}
 
 MappingCore& MappingCore::operator=(MappingCore&& other) noexcept {
   if (this != &other) {
     reset();
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
     protection_ = other.protection_;
+    state_.store(other.state_.exchange(nullptr));
   }
   return *this;
 }
@@ -67,9 +100,109 @@ MappingCore::~MappingCore() {
 }
 
 void MappingCore::reset() noexcept {
-  unmap_view({data_, size_});
+  unmap_view({data_, size_, mapped_});
   data_ = nullptr;
   size_ = 0;
+  mapped_ = 0;
+  if (ProtectionState* state = state_.exchange(nullptr)) {
+    std::unique_lock<std::mutex> hold(state->lock);
+    if (state->guards != 0) {
+      state->orphaned = true;  // live guards still point here; the last one deletes it
+      return;
+    }
+    hold.unlock();
+    delete state;
+  }
+}
+
+ProtectionState* MappingCore::state() const noexcept {
+  ProtectionState* state = state_.load(std::memory_order_acquire);
+  if (state != nullptr) return state;
+  ProtectionState* made = new (std::nothrow) ProtectionState;
+  if (made == nullptr) return nullptr;
+  made->base.store(protection_, std::memory_order_relaxed);
+  if (state_.compare_exchange_strong(state, made, std::memory_order_acq_rel)) return made;
+  delete made;  // another thread made it first
+  return state;
+}
+
+Protection MappingCore::protection() const noexcept {
+  const ProtectionState* state = state_.load(std::memory_order_acquire);
+  return state != nullptr ? state->base.load(std::memory_order_relaxed) : protection_;
+}
+
+Protection MappingCore::protection_at(std::size_t offset) const {
+  std::error_code ec;
+  const Protection result = protection_at(offset, ec);
+  if (ec)
+    raise(invalid_argument("protection_at", "offset " + std::to_string(offset) +
+                                                " is past the end of the view (size " +
+                                                std::to_string(size_) + ")"),
+          label());
+  return result;
+}
+
+Protection MappingCore::protection_at(std::size_t offset, std::error_code& ec) const noexcept {
+  ec.clear();
+  if (offset >= size_) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return Protection::None;
+  }
+  ProtectionState* state = state_.load(std::memory_order_acquire);
+  if (state == nullptr) return protection_;
+  const std::size_t page = align_down(
+      static_cast<std::size_t>(data_ + offset - pages_of(data_, size_).begin), page_size());
+  std::lock_guard<std::mutex> hold(state->lock);
+  return state->at(page);
+}
+
+Failure MappingCore::set_protection_range(Protection protection, std::size_t offset,
+                                          std::size_t length) noexcept {
+  PageSpan span;
+  if (Failure f = page_span_of("mprotect", offset, length, span)) return f;
+  if (span.length == 0) return {};
+  ProtectionState* record = state();
+  if (record == nullptr) return make_failure("mprotect", ENOMEM, "no memory for the record");
+  const PageSpan view = pages_of(data_, size_);
+  const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
+  std::lock_guard<std::mutex> hold(record->lock);
+  // Reserve first, so that nothing can fail once the pages have changed.
+  try {
+    record->layers.reserve(record->layers.size() + 1);
+  } catch (const std::bad_alloc&) {
+    return make_failure("mprotect", ENOMEM, "no memory for the record");
+  }
+  if (::mprotect(span.begin, span.length, to_prot(protection)) != 0)
+    return make_failure("mprotect", errno, range_detail(offset, length));
+  record->view_length = view.length;
+  record->pages = view.begin;
+  record->set(begin, begin + span.length, protection);
+  if (begin == 0 && span.length >= view.length) protection_ = protection;
+  return {};
+}
+
+void MappingCore::set_protection(Protection protection, std::size_t offset, std::size_t length) {
+  or_throw(set_protection_range(protection, offset, length), *this);
+}
+
+void MappingCore::set_protection(Protection protection, std::size_t offset, std::size_t length,
+                                 std::error_code& ec) noexcept {
+  report(set_protection_range(protection, offset, length), ec);
+}
+
+void MappingCore::resized(std::size_t old_size) noexcept {
+  ProtectionState* state = state_.load(std::memory_order_acquire);
+  if (state == nullptr || data_ == nullptr) return;
+  const std::size_t head = static_cast<std::size_t>(data_ - pages_of(data_, size_).begin);
+  const std::size_t old_end = align_up(head + old_size, page_size());
+  const std::size_t new_end = align_up(head + size_, page_size());
+  std::lock_guard<std::mutex> hold(state->lock);
+  std::erase_if(state->layers, [&](const ProtectionState::Layer& l) { return l.begin >= new_end; });
+  for (ProtectionState::Layer& layer : state->layers) {
+    if (layer.end > new_end || (layer.end >= old_end && new_end > old_end)) layer.end = new_end;
+  }
+  state->view_length = new_end;
+  state->pages = pages_of(data_, size_).begin;
 }
 
 Failure MappingCore::page_span_of(const char* operation, std::size_t offset, std::size_t length,
@@ -117,9 +250,16 @@ void MappingCore::advise_unchecked(UncheckedAdvice advice, std::size_t offset, s
 }
 
 Failure MappingCore::lock_range(bool lock, std::size_t offset, std::size_t length) const noexcept {
-  return on_pages(lock ? "mlock" : "munlock", offset, length, [&](PageSpan s) {
-    return lock ? ::mlock(s.begin, s.length) : ::munlock(s.begin, s.length);
-  });
+  PageSpan span;
+  const char* operation = lock ? "mlock" : "munlock";
+  if (Failure f = page_span_of(operation, offset, length, span)) return f;
+  if (span.length == 0) return {};
+  const int result = lock ? ::mlock(span.begin, span.length) : ::munlock(span.begin, span.length);
+  if (result == 0) return {};
+  const int code = errno;
+  if (length == whole) length = size_ - offset;
+  if (lock) return make_failure(operation, code, lock_failure_detail(code, offset, length));
+  return make_failure(operation, code, range_detail(offset, length));
 }
 
 void MappingCore::lock(std::size_t offset, std::size_t length) const {
@@ -185,11 +325,32 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, 
                                      std::error_code& ec) const noexcept {
   PageSpan span;
   if (report(page_span_of("mprotect", offset, length, span), ec)) return {};
-  if (span.length != 0 && ::mprotect(span.begin, span.length, to_prot(protection)) != 0) {
+  if (span.length == 0) return {};
+  ProtectionState* record = state();
+  if (record == nullptr) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};
+  }
+  const PageSpan view = pages_of(data_, size_);
+  const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
+  std::lock_guard<std::mutex> hold(record->lock);
+  try {
+    record->layers.reserve(record->layers.size() + 1);
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};
+  }
+  if (::mprotect(span.begin, span.length, to_prot(protection)) != 0) {
     ec.assign(errno, std::generic_category());
     return {};
   }
-  return ProtectionGuard(span.begin, span.length, protection_);
+  const Protection before = record->at(begin);
+  const std::uint64_t id = record->next_guard++;
+  record->layers.push_back({begin, begin + span.length, protection, id});
+  record->view_length = view.length;
+  record->pages = view.begin;
+  ++record->guards;
+  return ProtectionGuard(span.begin, span.length, before, record, id, begin);
 }
 
 }  // namespace mmapxx::detail

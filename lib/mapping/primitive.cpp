@@ -1,8 +1,16 @@
+// The one map primitive (map_view, unmap_view, remap_view) behind include/mmapxx/mapping.hpp.
 #include "mapping/primitive.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <vector>
 
 #include "base/messages.hpp"
 #include "mapping/registry.hpp"
@@ -16,14 +24,31 @@ constexpr std::size_t huge_page_size = std::size_t{2} << 20;  // x86-64 and arm6
 static_assert(PROT_READ == 1 && PROT_WRITE == 2 && PROT_EXEC == 4,
               "Protection's values are Linux's PROT_* bits");
 
-Failure map_failure(const MapRequest& request, int code) {
+constexpr const char* no_huge_pages =
+    "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
+
+Failure map_failure(const char* operation, const MapRequest& request, int code) {
   std::string detail = range_detail(request.offset, request.length);
-  if (request.huge_pages == HugePages::Explicit && code == ENOMEM)
-    detail += "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
-  return make_failure("mmap", code, std::move(detail));
+  // mmap reports a failed reservation as ENOMEM; populating unreserved huge pages as ENOMEM or
+  // EFAULT (where the access would have raised SIGBUS).
+  if (request.huge_pages == HugePages::Explicit && (code == ENOMEM || code == EFAULT))
+    detail += no_huge_pages;
+  return make_failure(operation, code, std::move(detail));
 }
 
 }  // namespace
+
+std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t length) {
+  std::string detail = range_detail(offset, length);
+  if (code != ENOMEM && code != EPERM && code != EAGAIN) return detail;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return detail;
+  detail += "; RLIMIT_MEMLOCK is ";
+  detail += limit.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
+                                            : std::to_string(limit.rlim_cur) + " bytes";
+  detail += " (ulimit -l; locked pages count against it unless the process has CAP_IPC_LOCK)";
+  return detail;
+}
 
 int to_prot(Protection protection) noexcept {
   return static_cast<int>(protection);
@@ -67,16 +92,32 @@ PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
 }
 
 Failure map_view(const MapRequest& request, View& out) noexcept {
+  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page, then up to a huge
+  // page) must not wrap: refused before any syscall.
+  if (request.length > max_view_size)
+    return invalid_argument("mmap", "length " + std::to_string(request.length) +
+                                        " is larger than any mapping can be (PTRDIFF_MAX)");
   const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
   int flags = request.flags;
+  const bool explicit_huge = request.huge_pages == HugePages::Explicit;
+  // Unreserved huge pages are allocated at first touch, which raises SIGBUS when none is free:
+  // only populating them now (which reports the shortage as an error) makes that safe.
+  if (explicit_huge && request.no_reserve && !request.populate)
+    return invalid_argument(
+        "mmap",
+        "huge_pages: Explicit with no_reserve would raise SIGBUS at first touch "
+        "when no huge page is free: add populate, or drop no_reserve (huge "
+        "pages are reserved in /proc/sys/vm/nr_hugepages)");
   // Advice must reach the pages before they are faulted in, so with advice the population is a
-  // separate madvise; without, MAP_POPULATE does it in the one mmap call.
-  const bool advised = request.advice || request.huge_pages == HugePages::Transparent;
+  // separate madvise; without, MAP_POPULATE does it in the one mmap call. Explicit huge pages
+  // always populate with madvise: MAP_POPULATE ignores a failure to allocate them.
+  const bool advised =
+      request.advice || request.huge_pages == HugePages::Transparent || explicit_huge;
   if (request.populate && !advised) flags |= MAP_POPULATE;
   if (request.no_reserve) flags |= MAP_NORESERVE;
-  if (request.huge_pages == HugePages::Explicit) {
+  if (explicit_huge) {
     if (!(flags & MAP_ANONYMOUS))
       return invalid_argument("mmap", "huge_pages: Explicit (MAP_HUGETLB) is for anonymous memory");
     flags |= MAP_HUGETLB;
@@ -84,12 +125,15 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   }
   void* base =
       ::mmap(nullptr, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
-  if (base == MAP_FAILED) return map_failure(request, errno);
+  if (base == MAP_FAILED) return map_failure("mmap", request, errno);
 
   const auto undo = [&](const char* operation) {
     const int code = errno;
     ::munmap(base, length);
-    return make_failure(operation, code, range_detail(request.offset, request.length));
+    if (operation == std::string_view("mlock"))
+      return make_failure(operation, code,
+                          lock_failure_detail(code, request.offset, request.length));
+    return map_failure(operation, request, code);
   };
   if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)
     return undo("madvise");
@@ -102,31 +146,180 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
 
   registry_add(static_cast<std::byte*>(base), length, request.label, aligned_offset);
   out.data = static_cast<std::byte*>(base) + head;
-  // Huge pages round the mapping up; the rounding is usable memory (only anonymous memory gets
-  // here).
-  out.size = request.huge_pages == HugePages::Explicit ? length : request.length;
+  out.size = request.length;
+  out.mapped = length;
   return {};
 }
 
+namespace {
+
+PageSpan mapped_pages(const View& view) noexcept {
+  PageSpan pages = pages_of(view.data, view.size);
+  if (view.mapped != 0) pages.length = view.mapped;
+  return pages;
+}
+
+}  // namespace
+
 void unmap_view(View view) noexcept {
   if (view.data == nullptr) return;
-  const PageSpan pages = pages_of(view.data, view.size);
+  const PageSpan pages = mapped_pages(view);
   registry_remove(pages.begin);
   ::munmap(pages.begin, pages.length);
 }
 
-Failure remap_view(View& view, std::size_t new_size, const char* label,
-                   std::uint64_t file_offset) noexcept {
-  const PageSpan old_pages = pages_of(view.data, view.size);
+namespace {
+
+// One kernel memory area (VMA) under a view: mremap can grow only one at a time.
+struct Piece {
+  std::byte* begin = nullptr;
+  std::size_t length = 0;
+};
+
+// Parses the "start-end" hex pair that opens a /proc/self/maps line.
+bool parse_range(const char* line, const char* stop, std::uintptr_t& start, std::uintptr_t& end) {
+  std::uintptr_t* field = &start;
+  start = end = 0;
+  for (const char* c = line; c != stop; ++c) {
+    const char ch = *c;
+    if (ch == '-' && field == &start) {
+      field = &end;
+    } else if (ch >= '0' && ch <= '9') {
+      *field = *field * 16 + static_cast<std::uintptr_t>(ch - '0');
+    } else if (ch >= 'a' && ch <= 'f') {
+      *field = *field * 16 + static_cast<std::uintptr_t>(ch - 'a' + 10);
+    } else {
+      return field == &end && ch == ' ';
+    }
+  }
+  return false;
+}
+
+// The VMAs covering [pages.begin, pages.begin + pages.length), in address order, from
+// /proc/self/maps. Only the slow path of remap_view reads it.
+Failure pieces_of(PageSpan pages, std::vector<Piece>& out) noexcept {
+  const int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_failure("open", errno, "/proc/self/maps");
+  const auto first = reinterpret_cast<std::uintptr_t>(pages.begin);
+  const std::uintptr_t last = first + pages.length;
+  char buffer[8192];  // a line is at most ~100 bytes plus a path of at most PATH_MAX
+  std::size_t filled = 0;
+  bool done = false;
+  try {
+    while (!done) {
+      const ssize_t got = ::read(fd, buffer + filled, sizeof buffer - filled);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        const int code = errno;
+        ::close(fd);
+        return make_failure("read", code, "/proc/self/maps");
+      }
+      filled += static_cast<std::size_t>(got);
+      std::size_t consumed = 0;
+      for (;;) {
+        const char* line = buffer + consumed;
+        const char* newline = static_cast<const char*>(::memchr(line, '\n', filled - consumed));
+        if (newline == nullptr) break;
+        consumed = static_cast<std::size_t>(newline - buffer) + 1;
+        std::uintptr_t start = 0, end = 0;
+        if (!parse_range(line, newline, start, end) || end <= first) continue;
+        if (start >= last) {
+          done = true;
+          break;
+        }
+        start = start < first ? first : start;
+        end = end > last ? last : end;
+        out.push_back({reinterpret_cast<std::byte*>(start), end - start});
+      }
+      if (consumed == 0 && filled == sizeof buffer) {
+        ::close(fd);
+        return make_failure("read", EOVERFLOW, "/proc/self/maps: line too long");
+      }
+      std::memmove(buffer, buffer + consumed, filled - consumed);
+      filled -= consumed;
+      if (got == 0) done = true;
+    }
+  } catch (const std::bad_alloc&) {
+    ::close(fd);
+    return make_failure("mremap", ENOMEM, "no memory to list the view's memory areas");
+  }
+  ::close(fd);
+  // The view is mapped in full, so the pieces must tile it; anything else is a view that is not
+  // ours (a caller unmapped part of it).
+  std::uintptr_t expected = first;
+  for (const Piece& piece : out) {
+    if (reinterpret_cast<std::uintptr_t>(piece.begin) != expected) break;
+    expected += piece.length;
+  }
+  if (expected != last) return make_failure("mremap", EFAULT, "part of the view is not mapped");
+  return {};
+}
+
+// Grows a view that spans several VMAs (after protect, advise or write tracking on part of it):
+// mremap can grow only one VMA, so each piece moves, unchanged, to the same place in a fresh
+// reservation and the last one grows into the tail. Nothing is copied; every page keeps its
+// protection, advice and contents, for private, shared and file-backed memory alike.
+Failure grow_split(PageSpan old_pages, std::size_t new_length, std::byte*& moved) noexcept {
+  std::vector<Piece> pieces;
+  if (Failure f = pieces_of(old_pages, pieces)) return f;
+  void* reserved =
+      ::mmap(nullptr, new_length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserved == MAP_FAILED) return make_failure("mmap", errno, "reserving the resized view");
+  auto* target = static_cast<std::byte*>(reserved);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const Piece piece = pieces[i];
+    const std::size_t at = static_cast<std::size_t>(piece.begin - old_pages.begin);
+    const std::size_t grown =
+        i + 1 == pieces.size() ? piece.length + (new_length - old_pages.length) : piece.length;
+    if (::mremap(piece.begin, piece.length, grown, MREMAP_MAYMOVE | MREMAP_FIXED, target + at) !=
+        MAP_FAILED)
+      continue;
+    const int code = errno;
+    // Put back what moved (its old place is free: it was ours a moment ago) and give back the
+    // rest of the reservation; the view is then as it was.
+    for (std::size_t j = 0; j < i; ++j) {
+      const std::size_t back = static_cast<std::size_t>(pieces[j].begin - old_pages.begin);
+      ::mremap(target + back, pieces[j].length, pieces[j].length, MREMAP_MAYMOVE | MREMAP_FIXED,
+               pieces[j].begin);
+    }
+    ::munmap(target + at, new_length - at);
+    return make_failure("mremap", code, "moving the view's memory areas");
+  }
+  moved = target;
+  return {};
+}
+
+}  // namespace
+
+Failure remap_view(View& view, std::size_t new_size, const char* label, std::uint64_t file_offset,
+                   std::size_t granule) noexcept {
+  if (granule == 0) granule = page_size();
+  const PageSpan old_pages = mapped_pages(view);
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
-  const std::size_t new_length = align_up(head + new_size, page_size());
+  // head < one page, so head + new_size + granule cannot wrap once this holds.
+  if (new_size > max_view_size)
+    return invalid_argument("mremap", "size " + std::to_string(new_size) +
+                                          " is larger than any mapping can be (PTRDIFF_MAX)");
+  const std::size_t new_length = align_up(head + new_size, granule);
   if (new_length != old_pages.length) {
     // Unregister first: once mremap has freed the old range, another thread may map and
     // register something at the same address.
     registry_remove(old_pages.begin);
     void* moved = ::mremap(old_pages.begin, old_pages.length, new_length, MREMAP_MAYMOVE);
-    if (moved == MAP_FAILED) {
-      const int code = errno;
+    int code = moved == MAP_FAILED ? errno : 0;
+    // EFAULT: the view is several VMAs (shrinking handles that; growing does not).
+    if (code == EFAULT && new_length > old_pages.length) {
+      std::byte* grown = nullptr;
+      Failure failure = grow_split(old_pages, new_length, grown);
+      if (!failure) {
+        moved = grown;
+        code = 0;
+      } else if (failure.code != EFAULT) {
+        registry_add(old_pages.begin, old_pages.length, label, file_offset - head);
+        return failure;
+      }
+    }
+    if (code != 0) {
       registry_add(old_pages.begin, old_pages.length, label, file_offset - head);
       return make_failure("mremap", code,
                           "from " + std::to_string(view.size) + " to " + std::to_string(new_size));
@@ -135,6 +328,7 @@ Failure remap_view(View& view, std::size_t new_size, const char* label,
     view.data = static_cast<std::byte*>(moved) + head;
   }
   view.size = new_size;
+  view.mapped = new_length;
   return {};
 }
 

@@ -5,12 +5,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
 #include "mmapxx/mapping.hpp"
 
 namespace mmapxx::detail {
+
+// The largest view: no object may exceed PTRDIFF_MAX (2^63 - 1), which also leaves room for
+// page and huge-page rounding without wrapping. Larger sizes are invalid_argument before any
+// syscall.
+inline constexpr std::size_t max_view_size = static_cast<std::size_t>(PTRDIFF_MAX);
 
 struct MapRequest {
   std::size_t length = 0;    // bytes of the view, > 0
@@ -29,17 +35,26 @@ struct MapRequest {
 struct View {
   std::byte* data = nullptr;
   std::size_t size = 0;
+  // Bytes of whole pages mapped under the view, from the page holding data; 0 means "the pages
+  // covering size" (huge pages and rounded-up anonymous sizes set it).
+  std::size_t mapped = 0;
 };
 
 Failure map_view(const MapRequest& request, View& out) noexcept;
 void unmap_view(View view) noexcept;
-// Resizes a non-empty view to a non-zero size, moving it if it must.
-Failure remap_view(View& view, std::size_t new_size, const char* label,
-                   std::uint64_t file_offset) noexcept;
+// Resizes a non-empty view to a non-zero size, moving it if it must. The mapped length is
+// rounded up to `granule` (0: the page size; the huge page size for MAP_HUGETLB memory). Works
+// whatever was done to parts of the view (protect, advise, write tracking split it into several
+// kernel memory areas): see the comment on grow_split in primitive.cpp.
+Failure remap_view(View& view, std::size_t new_size, const char* label, std::uint64_t file_offset,
+                   std::size_t granule = 0) noexcept;
 
 // The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
 PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
 int to_prot(Protection protection) noexcept;
+// The detail of a failed mlock: the range, and for ENOMEM/EPERM/EAGAIN the current
+// RLIMIT_MEMLOCK, which is what usually refused it.
+std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t length);
 int to_madvise(Advice advice) noexcept;
 
 }  // namespace mmapxx::detail

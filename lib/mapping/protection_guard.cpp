@@ -1,11 +1,14 @@
+// ProtectionGuard (include/mmapxx/protection_guard.hpp): an mprotect that ends with a scope.
 #include "mmapxx/protection_guard.hpp"
 
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <mutex>
 #include <utility>
 
 #include "mapping/primitive.hpp"
+#include "mapping/protection_state.hpp"
 
 namespace mmapxx {
 
@@ -48,32 +51,77 @@ ProtectionGuard ProtectionGuard::make(std::span<const std::byte> range, Protecti
 ProtectionGuard::ProtectionGuard(ProtectionGuard&& other) noexcept
     : begin_(other.begin_),
       length_(std::exchange(other.length_, 0)),
-      restore_to_(other.restore_to_) {}
+      restore_to_(other.restore_to_),
+      state_(other.state_),
+      id_(other.id_),
+      offset_(other.offset_) {}
 
 ProtectionGuard& ProtectionGuard::operator=(ProtectionGuard&& other) noexcept {
   if (this != &other) {
-    std::error_code ignored;
-    restore(ignored);
+    if (length_ != 0) end();
     begin_ = other.begin_;
     length_ = std::exchange(other.length_, 0);
     restore_to_ = other.restore_to_;
+    state_ = other.state_;
+    id_ = other.id_;
+    offset_ = other.offset_;
   }
   return *this;
 }
 
+int ProtectionGuard::end() noexcept {
+  if (state_ == nullptr) return ::mprotect(begin_, length_, detail::to_prot(restore_to_));
+  std::unique_lock<std::mutex> hold(state_->lock);
+  int result = 0;
+  // A guard that outlived its mapping has no pages left to restore.
+  if (!state_->orphaned) {
+    state_->remove_guard(id_);
+    result = state_->apply(state_->pages, offset_, offset_ + length_);
+  }
+  if (result == 0) detail::ProtectionState::drop_guard(state_, hold);
+  return result;
+}
+
 ProtectionGuard::~ProtectionGuard() {
-  // One call, nothing after it: code that runs right after a syscall returns is the costly part.
-  if (length_ != 0) ::mprotect(begin_, length_, detail::to_prot(restore_to_));
+  if (length_ != 0) end();
 }
 
 void ProtectionGuard::restore() {
-  detail::Failure failure = change(begin_, length_, restore_to_);
-  if (failure) detail::raise(failure, "");
-  length_ = 0;
+  std::error_code ec;
+  restore(ec);
+  if (ec)
+    detail::raise(detail::make_failure("mprotect", ec.value(),
+                                       "length=" + std::to_string(length_) + ", restoring"),
+                  "");
 }
 
 void ProtectionGuard::restore(std::error_code& ec) noexcept {
-  if (!detail::report(change(begin_, length_, restore_to_), ec)) length_ = 0;
+  ec.clear();
+  if (length_ == 0) return;
+  if (end() != 0) {
+    ec.assign(errno, std::generic_category());
+    return;
+  }
+  length_ = 0;
+}
+
+void ProtectionGuard::release() noexcept {
+  if (length_ != 0 && state_ != nullptr) {
+    std::unique_lock<std::mutex> hold(state_->lock);
+    for (detail::ProtectionState::Layer& layer : state_->layers) {
+      if (layer.guard != id_) continue;
+      // The same record as set_protection() over these pages, made without allocating.
+      if (layer.begin == 0 && layer.end >= state_->view_length) {
+        state_->base.store(layer.protection, std::memory_order_relaxed);
+        state_->layers.clear();
+      } else {
+        layer.guard = 0;
+      }
+      break;
+    }
+    detail::ProtectionState::drop_guard(state_, hold);
+  }
+  length_ = 0;
 }
 
 }  // namespace mmapxx

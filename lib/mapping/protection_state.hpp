@@ -1,0 +1,77 @@
+// What a mapping knows about its pages' protection (include/mmapxx/mapping.hpp,
+// protection_guard.hpp): its base protection plus layers set by set_protection() on parts and by
+// live guards.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "mmapxx/flags.hpp"
+
+namespace mmapxx::detail {
+
+// Layers are byte offsets from the page holding the view's first byte, page-aligned, so they
+// stay true when resize() moves the view. A later layer lies over earlier ones; a page's
+// protection is that of the topmost layer holding it, else the base. Permanent layers come from
+// set_protection() on part of the view or a guard's release(); guard layers live as long as their
+// guard. Ending a guard removes its layer and re-applies what the layers left say, so guards may
+// nest and end in any order. Calls on one mapping from several threads take `lock`.
+struct ProtectionState {
+  struct Layer {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    Protection protection = Protection::None;
+    std::uint64_t guard = 0;  // the guard's id; 0 for a permanent layer
+  };
+
+  std::mutex lock;
+  std::atomic<Protection> base{Protection::None};
+  std::vector<Layer> layers;
+  std::uint64_t next_guard = 1;
+  std::size_t view_length = 0;  // bytes of the view's pages, as of the last call that set a layer
+  std::byte* pages = nullptr;   // where offset 0 is now (resize() may move it)
+  std::size_t guards = 0;       // live guards pointing here
+  bool orphaned = false;        // the mapping is gone: the last guard deletes the record
+
+  // A guard is done with the record: deletes it when it was the last user of an orphaned one.
+  // Call with `lock` held; `hold` is that lock's owner and is released first.
+  static void drop_guard(ProtectionState* state, std::unique_lock<std::mutex>& hold) noexcept {
+    --state->guards;
+    if (state->orphaned && state->guards == 0) {
+      hold.unlock();
+      delete state;
+    }
+  }
+
+  // The protection of the page at `offset` (page-aligned); call with `lock` held.
+  Protection at(std::size_t offset) const noexcept {
+    for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer)
+      if (layer->begin <= offset && offset < layer->end) return layer->protection;
+    return base.load(std::memory_order_relaxed);
+  }
+
+  // mprotects [begin, end) (offsets; `pages` is the address of offset 0) to what the layers say,
+  // one call per run of equal protection: one call when nothing else lies over the range. Call
+  // with `lock` held. Returns 0 or -1 with errno, as mprotect.
+  int apply(std::byte* pages, std::size_t begin, std::size_t end) const noexcept;
+
+  // Records a permanent change: drops the layers (permanent or a guard's) it covers entirely; over
+  // the whole view it becomes the base. Call with `lock` held. May throw std::bad_alloc.
+  void set(std::size_t begin, std::size_t end, Protection protection);
+
+  // Removes the layer of guard `id`; call with `lock` held.
+  void remove_guard(std::uint64_t id) noexcept {
+    for (auto layer = layers.end(); layer != layers.begin();) {
+      --layer;
+      if (layer->guard == id) {
+        layers.erase(layer);
+        return;
+      }
+    }
+  }
+};
+
+}  // namespace mmapxx::detail
