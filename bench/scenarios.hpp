@@ -24,6 +24,8 @@ void scenario_cold(Context& ctx);
 void scenario_copy(Context& ctx);
 void scenario_anon(Context& ctx);
 void scenario_shm(Context& ctx);
+void scenario_tracking(Context& ctx);
+void scenario_ring(Context& ctx);
 
 inline const std::vector<Scenario>& all_scenarios() {
   static const std::vector<Scenario> list = {
@@ -36,6 +38,12 @@ inline const std::vector<Scenario>& all_scenarios() {
       {"anon", "anonymous memory first touch: 4 KiB pages vs huge pages vs populate",
        scenario_anon},
       {"shm", "64 KiB messages between two processes: shared memory vs pipe", scenario_shm},
+      {"tracking", "dirty-page tracking per page: userfaultfd vs mprotect + SIGSEGV",
+       scenario_tracking},
+      {"ring",
+       "4 and 64 KiB messages between two processes: mirrored SpscQueue vs pipe, socket, "
+       "copy-on-wrap ring",
+       scenario_ring},
   };
   return list;
 }

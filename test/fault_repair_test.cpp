@@ -81,29 +81,45 @@ TEST_CASE("an unregistered repair handler is not called") {
   CHECK(g.calls == 0);
 }
 
-TEST_CASE("repair handler registration rejects bad arguments and reports a full table") {
+TEST_CASE("repair handler registration rejects bad arguments") {
   AnonymousRegion region(page_size());
   std::error_code ec;
   auto none = RepairHandler::make({}, decline, nullptr, ec);
   CHECK(ec == std::errc::invalid_argument);
+  CHECK_FALSE(none.active());
   none = RepairHandler::make(region.bytes(), nullptr, nullptr, ec);
   CHECK(ec == std::errc::invalid_argument);
-  std::vector<RepairHandler> all;
-  for (std::size_t i = 0; i < RepairHandler::capacity; ++i)
-    all.emplace_back(region.bytes(), decline, nullptr);
-  auto extra = RepairHandler::make(region.bytes(), decline, nullptr, ec);
-  CHECK(ec == std::errc::no_space_on_device);
-  CHECK_FALSE(extra.active());
-  all.pop_back();
-  extra = RepairHandler::make(region.bytes(), decline, nullptr, ec);
+}
+
+TEST_CASE("repair handlers are not capped: the table grows, and the last one still repairs") {
+  // 64 was the old fixed capacity; 5,000 needs several growths of the table.
+  std::vector<AnonymousRegion> regions;
+  std::vector<GrantAccess> grants(5000);
+  std::vector<RepairHandler> handlers;
+  for (std::size_t i = 0; i < grants.size(); ++i) {
+    regions.emplace_back(page_size());
+    regions.back().protect(Protection::None).release();
+    grants[i].page = regions.back().data();
+    std::error_code ec;
+    handlers.push_back(RepairHandler::make(regions.back().bytes(), grant_access, &grants[i], ec));
+    REQUIRE_FALSE(ec);
+  }
+  store(regions.back().data(), std::byte{1});  // repaired by handler number 5,000
+  CHECK(grants.back().calls == 1);
+  handlers.erase(handlers.begin(), handlers.begin() + 100);  // slots freed are reused
+  std::error_code ec;
+  auto again = RepairHandler::make(regions[0].bytes(), grant_access, &grants[0], ec);
   CHECK_FALSE(ec);
-  CHECK(extra.active());
+  store(regions[0].data(), std::byte{1});
+  CHECK(grants[0].calls == 1);
 }
 
 TEST_CASE("WriteTracker reports exactly the written pages, and reset re-arms") {
   AnonymousRegion region(70 * page_size());  // more than one bitmap word
   region[0] = std::byte{7};
-  WriteTracker tracker(region.bytes());
+  WriteTracker tracker(region.bytes(), Protection::Read | Protection::Write,
+                       WriteTracking::Mprotect);
+  CHECK(tracker.mechanism() == WriteTracking::Mprotect);
   CHECK(tracker.page_count() == 70);
   CHECK(tracker.dirty_pages().empty());
   CHECK(load(region.data()) == std::byte{7});  // reads do not fault
@@ -131,7 +147,8 @@ TEST_CASE("WriteTracker tracks writes from many threads and restores protection 
       path, {.creation = Creation::CreateNew, .initial_size = 64 * page_size()});
   std::set<std::size_t> expected;
   {
-    WriteTracker tracker(file.bytes());
+    WriteTracker tracker(file.bytes(), Protection::Read | Protection::Write,
+                         WriteTracking::Mprotect);
     std::vector<std::thread> writers;
     for (std::size_t t = 0; t < 4; ++t) {
       for (std::size_t page = t; page < 64; page += 7) expected.insert(page);
@@ -156,7 +173,7 @@ TEST_CASE("WriteTracker tracks writes from many threads and restores protection 
 }
 
 TEST_CASE("WriteTracker rejects bad arguments") {
-  CHECK_THROWS_AS(WriteTracker({}), Error);
+  CHECK_THROWS_AS(WriteTracker(std::span<std::byte>{}), Error);
   AnonymousRegion region(page_size());
   CHECK_THROWS_AS(WriteTracker(region.bytes(), Protection::Read), Error);
 }

@@ -92,12 +92,51 @@ int ignored() {
   return 10;
 }
 
+struct sigaction mmapxx_segv;
+struct sigaction mmapxx_bus;
+
+// A handler installed after mmapxx's that passes every fault on, like TSan's wrapper does. It is
+// installed without SA_NODEFER: the kernel blocks the signal while it runs, and mmapxx's jump
+// out of it skips the unblocking.
+void chain_to_mmapxx(int signal, siginfo_t* info, void* context) {
+  const struct sigaction& next = signal == SIGBUS ? mmapxx_bus : mmapxx_segv;
+  next.sa_sigaction(signal, info, context);
+}
+
+int chaining_handler_without_nodefer() {
+  TruncatedFile t;
+  const std::byte* past = t.file.data() + 2 * page_size();
+  try {
+    guarded([&] { load(past); });  // installs mmapxx's handler
+  } catch (const FaultError&) {
+  }
+  struct sigaction action {};
+  action.sa_sigaction = chain_to_mmapxx;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;  // no SA_NODEFER
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGSEGV, &action, &mmapxx_segv);
+  ::sigaction(SIGBUS, &action, &mmapxx_bus);
+  for (int round = 0; round < 3; ++round) {
+    try {
+      guarded([&] { load(past + round); });
+      return 1 + round;
+    } catch (const FaultError& e) {
+      if (e.address() != past + round) return 10 + round;
+    }
+    sigset_t now;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &now);
+    if (sigismember(&now, SIGBUS) || sigismember(&now, SIGSEGV)) return 20 + round;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_scenario(const std::string& scenario) {
   if (scenario == "user-siginfo-handler") return user_handlers(true);
   if (scenario == "user-plain-handler") return user_handlers(false);
   if (scenario == "ignored") return ignored();
+  if (scenario == "chaining-handler-without-nodefer") return chaining_handler_without_nodefer();
   return 100;
 }
 

@@ -58,6 +58,10 @@ namespace detail {
 // in, when a fault in a registered mapping ended the call. Exceptions from body pass through.
 // Throws Error if the handler or this thread's signal stack cannot be set up.
 bool run_guarded(void (*body)(void*), void* context, FaultInfo& fault);
+// Throws FaultError(fault). If memory is too short to build its message, throws instead a
+// FaultError built when the handler was installed, whose what() says the details were lost
+// (signal() is right; si_code(), address() and file_offset() read 0): never std::bad_alloc.
+[[noreturn]] void throw_fault(const FaultInfo& fault);
 }  // namespace detail
 
 // Calls f(). A SIGSEGV/SIGBUS in a mapping created by mmapxx, raised by this thread during the
@@ -69,6 +73,14 @@ bool run_guarded(void (*body)(void*), void* context, FaultInfo& fault);
 // they hold stay held. Keep f to plain loads, stores and memcpy on trivial data, or use the
 // noexcept primitives below (copy_from, copy_to), which hold nothing across the access.
 // guarded() itself keeps nothing non-trivially-destructible between its jump point and f.
+//
+// Errors: FaultError (an Error, errno EFAULT) for a caught fault; even when the heap is exhausted
+// it is a FaultError (one made in advance, see detail::throw_fault), never std::bad_alloc. Error
+// when the handler or the thread's signal stack cannot be set up (sigaction, sigaltstack, mmap).
+// Exceptions thrown by f pass through. After a caught fault the signal mask is what it was when
+// f faulted, even if a handler installed after mmapxx's chained to it without SA_NODEFER.
+// Cost: a sigsetjmp that does not save the mask (no syscall) when nothing faults; the fault path
+// adds one pthread_sigmask.
 template <class F>
 decltype(auto) guarded(F&& f) {
   using Result = std::invoke_result_t<F&&>;
@@ -77,7 +89,7 @@ decltype(auto) guarded(F&& f) {
   if constexpr (std::is_void_v<Result>) {
     auto body = [](void* p) { std::invoke(std::forward<F>(*static_cast<Callable*>(p))); };
     void* const context = const_cast<void*>(static_cast<const void*>(std::addressof(f)));
-    if (!detail::run_guarded(body, context, fault)) throw FaultError(fault);
+    if (!detail::run_guarded(body, context, fault)) detail::throw_fault(fault);
   } else if constexpr (std::is_reference_v<Result>) {
     struct Context {
       Callable* f;
@@ -87,7 +99,7 @@ decltype(auto) guarded(F&& f) {
       auto& c = *static_cast<Context*>(p);
       c.result = std::addressof(std::invoke(std::forward<F>(*c.f)));
     };
-    if (!detail::run_guarded(body, &context, fault)) throw FaultError(fault);
+    if (!detail::run_guarded(body, &context, fault)) detail::throw_fault(fault);
     return static_cast<Result>(*context.result);
   } else {
     // Lives in this frame, outside the jump: a fault leaves it empty, never half-destroyed.
@@ -99,7 +111,7 @@ decltype(auto) guarded(F&& f) {
       auto& c = *static_cast<Context*>(p);
       c.result.emplace(std::invoke(std::forward<F>(*c.f)));
     };
-    if (!detail::run_guarded(body, &context, fault)) throw FaultError(fault);
+    if (!detail::run_guarded(body, &context, fault)) detail::throw_fault(fault);
     return Result(std::move(*context.result));
   }
 }
@@ -131,17 +143,26 @@ enum class Repair {
 
 // Runs INSIDE the signal handler, possibly on any thread, possibly concurrently: it must be
 // async-signal-safe (no malloc, no locks, no iostreams, no exceptions; mprotect, mmap, atomics
-// are fine) and must not leave by longjmp. Return Retry only after really fixing the cause, or
-// the access faults again forever.
+// are fine) and must not leave by longjmp. Claim only what you can fix: return Retry only after
+// really fixing the cause (check fault.signal and fault.code: an mprotect cannot fix a SIGBUS),
+// Decline otherwise. A Retry that fixed nothing does not loop: when the thread's next fault is at
+// the same address again, with no registration change or rearmed() call in between, that fault
+// is not offered to repair functions but goes on to guarded() translation or the previous
+// handler.
 using RepairFunction = Repair (*)(const FaultEvent& fault, void* context) noexcept;
 
 // While alive, faults (sent by the kernel, not by kill) whose address lies in `region` are first
 // offered to `function(fault, context)`. Registering installs the process's handler if needed.
 // The destructor unregisters and waits for calls in progress on other threads to return.
+//
+// Any number of handlers may be alive at once: the process-wide table grows (by mmap, outside
+// the signal handler) when full, and is read lock-free by the signal handler. Errors:
+// invalid_argument for an empty region or a null function (before any syscall); the errno of
+// sigaction or mmap (ENOMEM) when the handler cannot be installed or the table cannot grow; the
+// RepairHandler is then inactive. Cost: registering scans the table for a free slot; a fault
+// scans the live registrations.
 class RepairHandler {
  public:
-  static constexpr std::size_t capacity = 64;  // registrations alive at once, process-wide
-
   RepairHandler() noexcept = default;
   RepairHandler(std::span<const std::byte> region, RepairFunction function,
                 void* context = nullptr);
@@ -157,10 +178,15 @@ class RepairHandler {
   void reset() noexcept;  // unregister now
   bool active() const noexcept { return slot_ >= 0; }
 
+  // Says that the cause of faults was deliberately put back in place (say, pages write-protected
+  // again), so that a fault at an address repaired before counts as new and is offered to repair
+  // functions again (see RepairFunction on loops). One atomic increment; no syscall.
+  static void rearmed() noexcept;
+
  private:
   detail::Failure attach(std::span<const std::byte> region, RepairFunction function,
                          void* context) noexcept;
-  int slot_ = -1;
+  long slot_ = -1;
 };
 
 }  // namespace mmapxx

@@ -45,9 +45,18 @@ inline constexpr Seal fixed_size = Seal::Shrink | Seal::Grow;
 class SealedMemory : public detail::MemoryObject {
  public:
   SealedMemory() noexcept = default;
-  // `name` shows in /proc/PID/fd ("memfd:name"); at most 249 bytes, no NUL. The size is given
-  // real pages with posix_fallocate, so lack of memory is ENOSPC now, not SIGBUS later.
+  // A new memfd of `size` bytes. `name` shows in /proc/PID/fd ("memfd:name"); at most 249
+  // bytes, no NUL. The size is given real pages at once, so the memory is there (no SIGBUS
+  // later). Syscalls: memfd_create(MFD_CLOEXEC|MFD_ALLOW_SEALING), then as resize(size).
+  // Errors: invalid_argument (operation "memfd_create") for a name with a NUL byte (escaped as
+  //   \0 in the detail) or longer than 249 bytes, and EOVERFLOW (operation "resize") for a
+  //   size past 2^63-1, all before any syscall; ENOMEM (operation "resize") when the size is more
+  //   than the memory this process may still use (MemAvailable + SwapFree, its memory cgroup's
+  //   limit minus usage: see MemoryObject::resize), checked before any page is allocated, so never
+  //   the OOM killer; EMFILE at the descriptor limit. A failure leaves no descriptor open.
+  // Cost: the pages are allocated and zeroed now.
   explicit SealedMemory(const std::string& name, std::uint64_t size = 0);
+  // Same; errors go to ec (an empty object is returned), never an exception, not even bad_alloc.
   static SealedMemory create(const std::string& name, std::uint64_t size,
                              std::error_code& ec) noexcept;
 
@@ -61,6 +70,7 @@ class SealedMemory : public detail::MemoryObject {
   void send(int socket) const;
   void send(int socket, std::error_code& ec) const noexcept;
   // Receives a descriptor sent with send() or send_fd() and adopts it (see adopt()).
+  // Errors: as receive_fd() (EMFILE at the descriptor limit, not EBADMSG), then as adopt().
   static SealedMemory receive(int socket, Seal required = fixed_size);
   static SealedMemory receive(int socket, Seal required, std::error_code& ec) noexcept;
 
@@ -81,6 +91,11 @@ class SealedMemory : public detail::MemoryObject {
 // SCM_RIGHTS over a connected Unix socket (one descriptor and one byte per message). The
 // received descriptor is O_CLOEXEC and owned by the caller. A message carrying no descriptor,
 // or more than one, is refused (EBADMSG) and leaks nothing.
+// Syscalls: sendmsg(MSG_NOSIGNAL) / recvmsg(MSG_CMSG_CLOEXEC), retried on EINTR.
+// Errors of receive_fd: when the kernel had to drop the descriptor because this process is at
+//   RLIMIT_NOFILE (or the system at fs.file-max), EMFILE (ENFILE) with the limit's value in the
+//   detail, learned by one extra fcntl(F_DUPFD_CLOEXEC) probe on that path only (the message is
+//   consumed: the sender must send again); ECONNRESET when the peer closed without sending.
 void send_fd(int socket, int fd);
 void send_fd(int socket, int fd, std::error_code& ec) noexcept;
 int receive_fd(int socket);

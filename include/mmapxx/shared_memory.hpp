@@ -20,7 +20,10 @@ namespace mmapxx {
 // O_CLOEXEC|O_NOFOLLOW, so a symlink planted in /dev/shm is refused (ELOOP).
 //
 // Names are checked before any system call: "/" followed by 1..NAME_MAX bytes, no other "/", no
-// NUL, and not "/." or "/..". Anything else is errc::invalid_argument naming the rule broken.
+// NUL, and not "/." or "/..". Anything else is errc::invalid_argument naming the rule broken (a
+// NUL byte is shown escaped, as \0, in the error's detail, so the message is never cut there).
+// Every factory's errors name the operation "shm_open" (the one syscall they make) and the name
+// the caller gave; remove() names "shm_unlink".
 //
 // The object owns its descriptor (closed by the destructor). The name is removed only by unlink()
 // or remove(), or by the destructor when set_remove_on_destroy(true) was asked for; that removal
@@ -46,6 +49,8 @@ class SharedMemoryObject : public detail::MemoryObject {
                                            std::error_code& ec) noexcept;
   // A fresh object named prefix + random suffix, created exclusively (retrying on collision): a
   // private rendezvous point that no one can guess in advance. `prefix` starts with "/".
+  // Syscalls: getrandom, shm_open(O_CREAT|O_EXCL) (again on EEXIST, up to 100 times), fchmod.
+  // Errors name `prefix` (the caller's), never the random name tried, which no longer exists.
   static SharedMemoryObject create_unique(std::string prefix, unsigned mode = 0600);
   static SharedMemoryObject create_unique(std::string prefix, unsigned mode,
                                           std::error_code& ec) noexcept;

@@ -23,6 +23,11 @@ class SysVSharedMemory {
 
   // A new segment of `size` bytes (IPC_CREAT|IPC_EXCL). With the default key, IPC_PRIVATE: only
   // processes given id(), or forked children, can reach it.
+  // Syscalls: shmget, shmctl(IPC_STAT), shmat (and shmctl(IPC_RMID) if attaching fails).
+  // Errors, before any syscall (operation "shmget"): invalid_argument for a zero size or a mode
+  //   with bits outside 0777, EOVERFLOW for a size that rounded up to whole pages passes 2^64;
+  //   EINVAL above kernel.shmmax, ENOSPC past kernel.shmall or shmmni, EEXIST for a taken key. A
+  //   failure leaves no segment behind. Cost: pages are allocated on first touch, not here.
   static SysVSharedMemory create(std::size_t size, unsigned mode = 0600, key_t key = 0);
   static SysVSharedMemory create(std::size_t size, unsigned mode, key_t key,
                                  std::error_code& ec) noexcept;
@@ -57,7 +62,8 @@ class SysVSharedMemory {
   std::size_t size() const noexcept { return size_; }  // the segment size (shm_segsz)
   bool read_only() const noexcept { return read_only_; }
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
-  // Empty when attached read-only.
+  // Empty when attached read-only: read through the const overload, e.g.
+  // atomic_at<T>(std::as_const(segment).bytes(), offset), which gives a load-only AtomicLoadRef.
   std::span<std::byte> bytes() noexcept { return {data(), read_only_ ? 0 : size_}; }
   explicit operator bool() const noexcept { return data_ != nullptr; }
 

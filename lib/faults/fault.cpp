@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 
 #include "faults/fault_internal.hpp"
 #include "mapping/primitive.hpp"
@@ -87,7 +89,43 @@ std::error_code copy_checked(std::span<const std::byte> src, std::span<std::byte
   return guarded_copy(Copy{dst.data(), src.data(), src.size()}, fault);
 }
 
+// One per signal, shared by every thread: rethrowing an exception_ptr throws the same object
+// again, with no copy and no allocation.
+std::exception_ptr fallback_segv;
+std::exception_ptr fallback_bus;
+
+std::exception_ptr make_fallback(int signal) noexcept {
+  try {
+    FaultInfo info;
+    info.signal = signal;
+    std::memcpy(info.label, "(fault details lost: out of memory)", 36);
+    return std::make_exception_ptr(FaultError(info));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
 }  // namespace
+
+namespace detail {
+
+void prepare_fault_errors() noexcept {
+  fallback_segv = make_fallback(SIGSEGV);
+  fallback_bus = make_fallback(SIGBUS);
+}
+
+void throw_fault(const FaultInfo& fault) {
+  std::exception_ptr fallback;
+  try {
+    throw FaultError(fault);
+  } catch (const std::bad_alloc&) {
+    fallback = fault.signal == SIGBUS ? fallback_bus : fallback_segv;
+    if (!fallback) throw;
+  }
+  std::rethrow_exception(fallback);
+}
+
+}  // namespace detail
 
 FaultError::FaultError(const FaultInfo& fault)
     : Error(signal_name(fault.signal), fault.label,

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,11 +27,20 @@ struct GuardFrame {
   sigjmp_buf jump;
   GuardFrame* previous;
   FaultInfo* fault;
+  // The faulting code's signal mask, from the handler's ucontext: restored after the jump, since
+  // a handler that chained to ours without SA_NODEFER left the signal blocked.
+  sigset_t mask;
+  bool mask_saved;
 };
 
 // Initial-exec TLS of trivial type: the handler may read it without any lazy allocation.
 [[gnu::tls_model("initial-exec")]] thread_local GuardFrame* current_guard = nullptr;
 [[gnu::tls_model("initial-exec")]] thread_local bool signal_stack_ready = false;
+// The last fault a repair function answered Retry to, and the re-arm epoch then: the same address
+// faulting again in the same epoch means the repair fixed nothing (no progress), so it is not
+// offered to repair again but goes on to translation or the previous handler.
+[[gnu::tls_model("initial-exec")]] thread_local void* last_retry_address = nullptr;
+[[gnu::tls_model("initial-exec")]] thread_local std::uint64_t last_retry_epoch = 0;
 
 struct sigaction previous_segv;
 struct sigaction previous_bus;
@@ -79,7 +89,12 @@ void on_fault(int signal, siginfo_t* info, void* context) {
   current_guard = nullptr;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (info->si_code > 0) {
-    if (dispatch_repair(FaultEvent{signal, info->si_code, info->si_addr})) {
+    const std::uint64_t epoch = repair_epoch();
+    const bool stuck = info->si_addr == last_retry_address && epoch == last_retry_epoch;
+    last_retry_address = nullptr;
+    if (!stuck && dispatch_repair(FaultEvent{signal, info->si_code, info->si_addr})) {
+      last_retry_address = info->si_addr;
+      last_retry_epoch = epoch;
       current_guard = frame;
       errno = saved_errno;
       return;
@@ -88,6 +103,8 @@ void on_fault(int signal, siginfo_t* info, void* context) {
       frame->fault->signal = signal;
       frame->fault->code = info->si_code;
       frame->fault->address = info->si_addr;
+      frame->mask_saved = context != nullptr;
+      if (frame->mask_saved) frame->mask = static_cast<const ucontext_t*>(context)->uc_sigmask;
       current_guard = frame->previous;
       siglongjmp(frame->jump, 1);
     }
@@ -168,10 +185,26 @@ int prepare_thread() noexcept {
   return 0;
 }
 
+// Our own handler runs with SA_NODEFER and leaves the mask alone, but one installed after ours
+// that chains to it without SA_NODEFER has the kernel block the signal until it returns, which it
+// never does: the jump skipped that. Put back the mask the guarded code had.
+void restore_mask(const GuardFrame& frame) noexcept {
+  if (frame.mask_saved) {
+    ::pthread_sigmask(SIG_SETMASK, &frame.mask, nullptr);
+    return;
+  }
+  sigset_t faults;  // no context given: at least unblock what a chaining handler blocked
+  sigemptyset(&faults);
+  sigaddset(&faults, SIGSEGV);
+  sigaddset(&faults, SIGBUS);
+  ::pthread_sigmask(SIG_UNBLOCK, &faults, nullptr);
+}
+
 }  // namespace
 
 int install_fault_handler() noexcept {
   static const int error = [] {
+    prepare_fault_errors();
     if (const int code = install(SIGSEGV, previous_segv)) return code;
     return install(SIGBUS, previous_bus);
   }();
@@ -187,7 +220,11 @@ bool run_guarded(void (*body)(void*), void* context, FaultInfo& fault) {
   GuardFrame frame;
   frame.previous = current_guard;
   frame.fault = &fault;
-  if (sigsetjmp(frame.jump, 0) != 0) return false;  // the handler already unlinked the frame
+  frame.mask_saved = false;
+  if (sigsetjmp(frame.jump, 0) != 0) {  // the handler already unlinked the frame
+    restore_mask(frame);  // the fault path only: one syscall, never on the normal path
+    return false;
+  }
   current_guard = &frame;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   try {

@@ -17,4 +17,12 @@ int install_fault_handler() noexcept;
 // one of them asked for the access to be retried.
 bool dispatch_repair(const FaultEvent& fault) noexcept;
 
+// Handler-safe. Changes whenever a repair registration comes or goes or an owner re-arms (see
+// RepairHandler::rearmed): the dispatcher's proof that a repeated fault is not a repair loop.
+std::uint64_t repair_epoch() noexcept;
+
+// Builds, while memory is plentiful, the FaultErrors detail::throw_fault falls back to when it
+// cannot build one (called once, when the handler is installed).
+void prepare_fault_errors() noexcept;
+
 }  // namespace mmapxx::detail

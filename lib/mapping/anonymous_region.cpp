@@ -48,6 +48,7 @@ detail::Failure AnonymousRegion::map(std::size_t size) noexcept {
   request.locked = options_.locked;
   request.huge_pages = options_.huge_pages;
   request.no_reserve = options_.no_reserve;
+  request.placement = options_.placement;
   request.label = label();
 
   int fd = -1;

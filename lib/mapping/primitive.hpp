@@ -10,6 +10,7 @@
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
 #include "mmapxx/mapping.hpp"
+#include "mmapxx/options.hpp"
 
 namespace mmapxx::detail {
 
@@ -29,6 +30,7 @@ struct MapRequest {
   bool locked = false;
   HugePages huge_pages = HugePages::None;
   bool no_reserve = false;
+  Placement placement{};   // anywhere, inside a reservation, or at an address (NOREPLACE)
   const char* label = "";  // the path or name the fault registry reports
 };
 

@@ -1,14 +1,26 @@
-// The registry of mapped ranges that fault translation may claim.
+// The registry of mapped ranges that fault translation may claim (mapping/registry.hpp).
 //
 // Writers are map/unmap on any thread; the reader is the signal handler, which must never wait.
-// So: a fixed array of slots, each a seqlock (its sequence is odd while a writer owns it), every
-// field an atomic. A writer finds its slot by hashing the range's first address and probing a
-// few neighbours, so add and remove cost a handful of atomic operations. The handler scans all
-// slots, which is fine on a path that only runs when a fault happened. When every slot near the
-// hash is taken the range is simply not registered: its faults are not claimed, nothing breaks.
+// So: a table of slots, each a seqlock (its sequence is odd while a writer owns it), every field
+// an atomic. A writer finds its slot by hashing the range's first address and probing a few
+// neighbours. Writers serialise on a spin lock (a handful of stores each, never held across a
+// syscall except the rare growth), which keeps growth simple; the handler takes no lock.
+//
+// No fixed capacity: when the table is half full, or a range finds no free slot near its hash,
+// a table twice as big is mapped, every live range copied in, and the new table published with
+// one atomic store. Old tables are never unmapped, because a handler may still be scanning one;
+// as sizes double, all of them together are smaller than the current one (the bound: 2x). The
+// handler scans every slot of the table it loaded, which is fine on a path that only runs when a
+// fault happened. mmap is called directly here: this is the registry of the map primitive.
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <new>
+#include <thread>
 
 #include "mapping/registry.hpp"
 
@@ -16,7 +28,7 @@ namespace mmapxx::detail {
 
 namespace {
 
-constexpr std::size_t slot_count = 4096;  // a power of two
+constexpr std::size_t first_slot_count = 4096;  // a power of two, as every later size
 constexpr std::size_t max_probe = 32;
 constexpr std::size_t label_words = FaultInfo::label_capacity / sizeof(std::uint64_t);
 
@@ -33,13 +45,46 @@ struct Details {
   std::atomic<std::uint64_t> label[label_words];
 };
 
-Range ranges[slot_count];
-Details details[slot_count];
-std::atomic<std::size_t> overflows{0};
+struct Table {
+  std::size_t slot_count;  // a power of two
+  std::size_t used;        // written under the writers' lock only
+  Range* ranges;
+  Details* details;
+};
 
-std::size_t home_of(std::uintptr_t begin) noexcept {
+Range first_ranges[first_slot_count];
+Details first_details[first_slot_count];
+Table first_table{first_slot_count, 0, first_ranges, first_details};
+std::atomic<Table*> current{&first_table};
+std::atomic_flag writing = ATOMIC_FLAG_INIT;
+std::atomic<std::size_t> unregistered{0};
+
+void lock_writers() noexcept {
+  while (writing.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+}
+void unlock_writers() noexcept {
+  writing.clear(std::memory_order_release);
+}
+
+class WriterLock {
+ public:
+  WriterLock() noexcept {
+    // fork() waits for a writer in progress, so a child never inherits the lock held by a
+    // thread it does not have.
+    static const bool fork_safe =
+        ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
+    (void)fork_safe;
+    lock_writers();
+  }
+  ~WriterLock() { unlock_writers(); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+};
+
+std::size_t home_of(const Table& t, std::uintptr_t begin) noexcept {
   // Fibonacci hashing of the page number spreads neighbouring mappings over the table.
-  return static_cast<std::size_t>(((begin >> 12) * 0x9E3779B97F4A7C15ull) >> 52) & (slot_count - 1);
+  return static_cast<std::size_t>(((begin >> 12) * 0x9E3779B97F4A7C15ull) >> 32) &
+         (t.slot_count - 1);
 }
 
 // The label as stored: the whole string if it fits, else "..." and its tail (the file name is
@@ -72,19 +117,74 @@ void load_label(const Details& d, char* out) noexcept {
   out[FaultInfo::label_capacity - 1] = '\0';
 }
 
-// Takes the slot for writing if its sequence is still `seen` (even); then the caller owns it.
-bool lock_slot(Range& r, std::uint32_t seen) noexcept {
-  if (seen & 1u) return false;
-  if (!r.sequence.compare_exchange_strong(seen, seen + 1, std::memory_order_acq_rel,
-                                          std::memory_order_relaxed))
-    return false;
+void lock_slot(Range& r) noexcept {
+  r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // Readers that see any store below must also see the odd sequence.
   std::atomic_thread_fence(std::memory_order_release);
-  return true;
 }
 
-void unlock_slot(Range& r, std::uint32_t seen) noexcept {
-  r.sequence.store(seen + 2, std::memory_order_release);
+void unlock_slot(Range& r) noexcept {
+  r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+void fill(Table& t, std::size_t i, std::uintptr_t begin, std::uintptr_t end,
+          std::uint64_t file_offset, const Details* label_from, const char* label) noexcept {
+  Range& r = t.ranges[i];
+  lock_slot(r);
+  t.details[i].file_offset.store(file_offset, std::memory_order_relaxed);
+  if (label_from != nullptr) {
+    for (std::size_t w = 0; w < label_words; ++w)
+      t.details[i].label[w].store(label_from->label[w].load(std::memory_order_relaxed),
+                                  std::memory_order_relaxed);
+  } else {
+    store_label(t.details[i], label);
+  }
+  r.end.store(end, std::memory_order_relaxed);
+  r.begin.store(begin, std::memory_order_relaxed);
+  unlock_slot(r);
+  ++t.used;
+}
+
+// Under the writers' lock. The slot a range can take in `t`, or slot_count if none is free.
+std::size_t free_slot(const Table& t, std::uintptr_t begin) noexcept {
+  const std::size_t home = home_of(t, begin);
+  for (std::size_t probe = 0; probe < max_probe; ++probe) {
+    const std::size_t i = (home + probe) & (t.slot_count - 1);
+    if (t.ranges[i].begin.load(std::memory_order_relaxed) == 0) return i;
+  }
+  return t.slot_count;
+}
+
+// Under the writers' lock. A table at least twice as big holding every live range of `old`, or
+// nullptr when memory is short.
+Table* grown(const Table& old) noexcept {
+  for (std::size_t slots = old.slot_count * 2; slots != 0 && slots <= (std::size_t{1} << 40);
+       slots *= 2) {
+    const std::size_t bytes =
+        sizeof(Table) + slots * sizeof(Range) + slots * sizeof(Details) + alignof(Details);
+    void* memory =
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return nullptr;
+    // Zero-filled memory is a valid "all free" state for these atomics.
+    auto* t = new (memory) Table{slots, 0, nullptr, nullptr};
+    t->ranges = new (static_cast<std::byte*>(memory) + sizeof(Table)) Range[slots];
+    t->details = new (t->ranges + slots) Details[slots];
+    bool complete = true;
+    for (std::size_t i = 0; i < old.slot_count && complete; ++i) {
+      const std::uintptr_t b = old.ranges[i].begin.load(std::memory_order_relaxed);
+      if (b == 0) continue;
+      const std::size_t slot = free_slot(*t, b);
+      if (slot == t->slot_count) {
+        complete = false;
+        break;
+      }
+      fill(*t, slot, b, old.ranges[i].end.load(std::memory_order_relaxed),
+           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr);
+    }
+    if (complete) return t;
+    ::munmap(memory, bytes);  // never published: nobody can be reading it
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -93,45 +193,50 @@ void registry_add(const std::byte* begin, std::size_t length, const char* label,
                   std::uint64_t file_offset) noexcept {
   const auto b = reinterpret_cast<std::uintptr_t>(begin);
   if (b == 0 || length == 0) return;
-  const std::size_t home = home_of(b);
-  for (std::size_t probe = 0; probe < max_probe; ++probe) {
-    const std::size_t i = (home + probe) & (slot_count - 1);
-    Range& r = ranges[i];
-    const std::uint32_t seen = r.sequence.load(std::memory_order_relaxed);
-    if (r.begin.load(std::memory_order_relaxed) != 0 || !lock_slot(r, seen)) continue;
-    details[i].file_offset.store(file_offset, std::memory_order_relaxed);
-    store_label(details[i], label);
-    r.end.store(b + length, std::memory_order_relaxed);
-    r.begin.store(b, std::memory_order_relaxed);
-    unlock_slot(r, seen);
-    return;
+  const WriterLock lock;
+  Table* t = current.load(std::memory_order_relaxed);
+  std::size_t slot = t->used * 2 < t->slot_count ? free_slot(*t, b) : t->slot_count;
+  if (slot == t->slot_count) {
+    Table* const bigger = grown(*t);
+    if (bigger == nullptr) {  // out of memory: this range's faults are not claimed
+      unregistered.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    // The old table stays mapped (a handler may be scanning it) but is no longer written.
+    current.store(bigger, std::memory_order_release);
+    t = bigger;
+    slot = free_slot(*t, b);
+    if (slot == t->slot_count) {
+      unregistered.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
   }
-  overflows.fetch_add(1, std::memory_order_relaxed);
+  fill(*t, slot, b, b + length, file_offset, nullptr, label);
 }
 
 void registry_remove(const std::byte* begin) noexcept {
   const auto b = reinterpret_cast<std::uintptr_t>(begin);
   if (b == 0) return;
-  const std::size_t home = home_of(b);
+  const WriterLock lock;
+  Table& t = *current.load(std::memory_order_relaxed);
+  const std::size_t home = home_of(t, b);
   for (std::size_t probe = 0; probe < max_probe; ++probe) {
-    Range& r = ranges[(home + probe) & (slot_count - 1)];
+    Range& r = t.ranges[(home + probe) & (t.slot_count - 1)];
     if (r.begin.load(std::memory_order_relaxed) != b) continue;
-    // A live slot has one owner, the mapping's, and adds only take slots whose begin is 0 (by
-    // CAS on the sequence, which this odd store makes fail): no lock needed.
-    const std::uint32_t seen = r.sequence.load(std::memory_order_relaxed);
-    r.sequence.store(seen + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
+    lock_slot(r);
     r.begin.store(0, std::memory_order_relaxed);
     r.end.store(0, std::memory_order_relaxed);
-    r.sequence.store(seen + 2, std::memory_order_release);
+    unlock_slot(r);
+    --t.used;
     return;
   }
 }
 
 bool registry_find(const void* address, FaultInfo& fault) noexcept {
   const auto a = reinterpret_cast<std::uintptr_t>(address);
-  for (std::size_t i = 0; i < slot_count; ++i) {
-    Range& r = ranges[i];
+  const Table& t = *current.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < t.slot_count; ++i) {
+    Range& r = t.ranges[i];
     if (r.begin.load(std::memory_order_relaxed) == 0) continue;
     for (int attempt = 0; attempt < 4; ++attempt) {
       const std::uint32_t before = r.sequence.load(std::memory_order_acquire);
@@ -139,8 +244,8 @@ bool registry_find(const void* address, FaultInfo& fault) noexcept {
       const std::uintptr_t begin = r.begin.load(std::memory_order_relaxed);
       const std::uintptr_t end = r.end.load(std::memory_order_relaxed);
       if (begin == 0 || a < begin || a >= end) break;
-      const std::uint64_t offset = details[i].file_offset.load(std::memory_order_relaxed);
-      load_label(details[i], fault.label);
+      const std::uint64_t offset = t.details[i].file_offset.load(std::memory_order_relaxed);
+      load_label(t.details[i], fault.label);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (r.sequence.load(std::memory_order_relaxed) != before) continue;  // torn: read again
       fault.file_offset = offset + (a - begin);
@@ -150,12 +255,8 @@ bool registry_find(const void* address, FaultInfo& fault) noexcept {
   return false;
 }
 
-std::size_t registry_overflows() noexcept {
-  return overflows.load(std::memory_order_relaxed);
-}
-
-std::size_t registry_capacity() noexcept {
-  return slot_count;
+std::size_t registry_unregistered() noexcept {
+  return unregistered.load(std::memory_order_relaxed);
 }
 
 }  // namespace mmapxx::detail

@@ -9,7 +9,7 @@
 
 namespace mmapxx::detail {
 
-// `file_offset` is the file offset of `begin`.
+// `file_offset` is the file offset of `begin`. Grows the table (mmap) when it is half full.
 void registry_add(const std::byte* begin, std::size_t length, const char* label,
                   std::uint64_t file_offset) noexcept;
 void registry_remove(const std::byte* begin) noexcept;
@@ -17,8 +17,8 @@ void registry_remove(const std::byte* begin) noexcept;
 // Handler-safe. When `address` lies in a registered mapping, fills in fault.label and
 // fault.file_offset and returns true.
 bool registry_find(const void* address, FaultInfo& fault) noexcept;
-// Ranges that could not be registered because the table was full (they are never claimed).
-std::size_t registry_overflows() noexcept;
-std::size_t registry_capacity() noexcept;
+// Ranges that could not be registered because growing the table failed for want of memory
+// (their faults are never claimed). The table has no fixed capacity.
+std::size_t registry_unregistered() noexcept;
 
 }  // namespace mmapxx::detail

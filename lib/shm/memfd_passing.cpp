@@ -1,10 +1,14 @@
-// SCM_RIGHTS: passing a descriptor to another process over a Unix socket.
+// SCM_RIGHTS: passing a descriptor to another process over a Unix socket
+// (include/mmapxx/memfd.hpp).
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "mmapxx/memfd.hpp"
 
@@ -17,63 +21,91 @@ namespace {
 constexpr std::size_t max_fds = 8;
 
 detail::Failure send_one(int socket, int fd) noexcept {
-  if (fd < 0) return detail::make_failure("sendmsg", EBADF, "fd=" + std::to_string(fd));
-  char byte = 'F';  // stream sockets need at least one byte of data to carry control data
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  ssize_t n;
-  do {
-    n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);  // a closed peer is EPIPE, not SIGPIPE
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return detail::make_failure("sendmsg", errno);
-  return {};
+  return detail::no_throw("sendmsg", [&]() -> detail::Failure {
+    if (fd < 0) return detail::make_failure("sendmsg", EBADF, "fd=%d", fd);
+    char byte = 'F';  // stream sockets need at least one byte of data to carry control data
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    ssize_t n;
+    do {
+      n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);  // a closed peer is EPIPE, not SIGPIPE
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return detail::make_failure("sendmsg", errno);
+    return {};
+  });
+}
+
+// The kernel drops a passed descriptor it cannot install (the receiver is at RLIMIT_NOFILE, or the
+// system at fs.file-max) and says only MSG_CTRUNC. Ask for a descriptor ourselves to learn why:
+// EMFILE or ENFILE then is the real cause; 0 means the truncation had another reason.
+int descriptor_shortage(int socket) noexcept {
+  int probe = ::fcntl(socket, F_DUPFD_CLOEXEC, 0);
+  const int code = probe < 0 ? errno : 0;
+  detail::close_fd(probe);
+  return code == EMFILE || code == ENFILE ? code : 0;
+}
+
+detail::Failure shortage_failure(int code) noexcept {
+  if (code != EMFILE)
+    return detail::make_failure("recvmsg", code,
+                                "the descriptor sent was discarded by the kernel: the system is at "
+                                "its descriptor limit (fs.file-max)");
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  return detail::make_failure("recvmsg", code,
+                              "the descriptor sent was discarded by the kernel: this process is at "
+                              "its descriptor limit, RLIMIT_NOFILE=%llu",
+                              static_cast<unsigned long long>(limit.rlim_cur));
 }
 
 detail::Failure receive_one(int socket, int& out) noexcept {
-  out = -1;
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return detail::make_failure("recvmsg", errno);
+  return detail::no_throw("recvmsg", [&]() -> detail::Failure {
+    out = -1;
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+      n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return detail::make_failure("recvmsg", errno);
 
-  int fds[max_fds];
-  std::size_t count = 0;
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-    if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
-    const std::size_t bytes = cmsg->cmsg_len - CMSG_LEN(0);
-    for (std::size_t i = 0; i < bytes / sizeof(int) && count < max_fds; ++i)
-      std::memcpy(&fds[count++], CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
-  }
-  if (count == 1 && (msg.msg_flags & MSG_CTRUNC) == 0) {
-    out = fds[0];
-    return {};
-  }
-  for (std::size_t i = 0; i < count; ++i) detail::close_fd(fds[i]);
-  if (n == 0 && count == 0)
-    return detail::make_failure("recvmsg", ECONNRESET, "peer closed before sending a descriptor");
-  return detail::make_failure("recvmsg", EBADMSG,
-                              count == 0 ? "no descriptor in the message"
-                                         : "expected one descriptor, got " + std::to_string(count) +
-                                               ((msg.msg_flags & MSG_CTRUNC) ? " or more" : ""));
+    int fds[max_fds];
+    std::size_t count = 0;
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+      if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+      const std::size_t bytes = cmsg->cmsg_len - CMSG_LEN(0);
+      for (std::size_t i = 0; i < bytes / sizeof(int) && count < max_fds; ++i)
+        std::memcpy(&fds[count++], CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+    }
+    if (count == 1 && (msg.msg_flags & MSG_CTRUNC) == 0) {
+      out = fds[0];
+      return {};
+    }
+    for (std::size_t i = 0; i < count; ++i) detail::close_fd(fds[i]);
+    if ((msg.msg_flags & MSG_CTRUNC) != 0 && count == 0)
+      if (const int code = descriptor_shortage(socket)) return shortage_failure(code);
+    if (n == 0 && count == 0)
+      return detail::make_failure("recvmsg", ECONNRESET, "peer closed before sending a descriptor");
+    if (count == 0) return detail::make_failure("recvmsg", EBADMSG, "no descriptor in the message");
+    return detail::make_failure("recvmsg", EBADMSG, "expected one descriptor, got %zu%s", count,
+                                (msg.msg_flags & MSG_CTRUNC) ? " or more" : "");
+  });
 }
 
 std::string socket_name(int socket) {

@@ -1,3 +1,4 @@
+// SharedMemoryObject: named POSIX shared memory (include/mmapxx/shared_memory.hpp).
 #include "mmapxx/shared_memory.hpp"
 
 #include <fcntl.h>
@@ -6,8 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <utility>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "shm/shm_name.hpp"
 
@@ -51,8 +55,10 @@ bool still_named(int fd, const std::string& name) noexcept {
   struct stat mine {};
   struct stat named {};
   if (::fstat(fd, &mine) != 0) return false;
-  const std::string path = "/dev/shm" + name;
-  if (::lstat(path.c_str(), &named) != 0) return false;
+  char path[sizeof "/dev/shm" + NAME_MAX + 1];  // no allocation: this runs in a destructor
+  if (std::snprintf(path, sizeof path, "/dev/shm%s", name.c_str()) >= int(sizeof path))
+    return false;
+  if (::lstat(path, &named) != 0) return false;
   return mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
 }
 
@@ -60,81 +66,89 @@ bool still_named(int fd, const std::string& name) noexcept {
 
 detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mode,
                                          SharedMemoryObject& out) noexcept {
-  const bool opening = how == How::Open || how == How::OpenReadOnly;
-  const char* operation = opening ? "shm_open" : "shm_create";
-  if (!opening)
-    if (detail::Failure failure = detail::check_shm_mode(operation, mode)) return failure;
-  if (how == How::Unique) {
-    // Check the longest name we could make, so a bad prefix fails before any system call.
-    if (detail::Failure failure =
-            detail::check_shm_name(operation, name + std::string(unique_suffix_length, 'x')))
+  return detail::no_throw("shm_open", [&]() -> detail::Failure {
+    // Every path ends in shm_open(2), so every message names that one call.
+    const char* operation = "shm_open";
+    if (how != How::Open && how != How::OpenReadOnly)
+      if (detail::Failure failure = detail::check_shm_mode(operation, mode)) return failure;
+    if (how == How::Unique && name.find('\0') != std::string::npos) {
+      return detail::check_shm_name(operation, name);  // shows the prefix, NUL escaped
+    } else if (how == How::Unique) {
+      // Check the longest name we could make, so a bad prefix fails before any system call.
+      if (detail::Failure failure =
+              detail::check_shm_name(operation, name + std::string(unique_suffix_length, 'x')))
+        return failure;
+    } else if (detail::Failure failure = detail::check_shm_name(operation, name)) {
       return failure;
-  } else if (detail::Failure failure = detail::check_shm_name(operation, name)) {
-    return failure;
-  }
-
-  int fd = -1;
-  bool created = false;
-  detail::Failure failure;
-  switch (how) {
-    case How::Create:
-      failure = create_fd(name, mode, fd);
-      created = !failure;
-      break;
-    case How::Open:
-      failure = shm_open_fd(name, O_RDWR, 0, fd);
-      break;
-    case How::OpenReadOnly:
-      failure = shm_open_fd(name, O_RDONLY, 0, fd);
-      break;
-    case How::OpenOrCreate:
-      // Each step can lose a race (created, or removed, by a peer in between): retry both.
-      failure = detail::make_failure("shm_open", EAGAIN, "the name kept appearing and vanishing");
-      for (int attempt = 0; attempt < max_attempts; ++attempt) {
-        detail::Failure create_failure = create_fd(name, mode, fd);
-        if (!create_failure) {
-          created = true;
-          failure = {};
-          break;
-        }
-        if (create_failure.code != EEXIST) {
-          failure = std::move(create_failure);
-          break;
-        }
-        detail::Failure open_failure = shm_open_fd(name, O_RDWR, 0, fd);
-        if (!open_failure || open_failure.code != ENOENT) {
-          failure = std::move(open_failure);
-          break;
-        }
-      }
-      break;
-    case How::Unique: {
-      const std::string prefix = name;
-      failure = detail::make_failure("shm_open", EEXIST, "no free random name found");
-      for (int attempt = 0; attempt < max_attempts; ++attempt) {
-        std::string suffix;
-        if (detail::Failure random_failure = detail::random_suffix(unique_suffix_length, suffix)) {
-          failure = std::move(random_failure);
-          break;
-        }
-        name = prefix + suffix;
-        detail::Failure create_failure = create_fd(name, mode, fd);
-        if (!create_failure || create_failure.code != EEXIST) {
-          created = !create_failure;
-          failure = std::move(create_failure);
-          break;
-        }
-      }
-      break;
     }
-  }
-  if (failure) return failure;
-  out.close();
-  out.name_ = std::move(name);
-  out.fd_ = fd;
-  out.created_ = created;
-  out.owner_pid_ = 0;
-  return {};
+
+    int fd = -1;
+    bool created = false;
+    detail::Failure failure;
+    switch (how) {
+      case How::Create:
+        failure = create_fd(name, mode, fd);
+        created = !failure;
+        break;
+      case How::Open:
+        failure = shm_open_fd(name, O_RDWR, 0, fd);
+        break;
+      case How::OpenReadOnly:
+        failure = shm_open_fd(name, O_RDONLY, 0, fd);
+        break;
+      case How::OpenOrCreate:
+        // Each step can lose a race (created, or removed, by a peer in between): retry both.
+        failure = detail::make_failure("shm_open", EAGAIN, "the name kept appearing and vanishing");
+        for (int attempt = 0; attempt < max_attempts; ++attempt) {
+          detail::Failure create_failure = create_fd(name, mode, fd);
+          if (!create_failure) {
+            created = true;
+            failure = {};
+            break;
+          }
+          if (create_failure.code != EEXIST) {
+            failure = std::move(create_failure);
+            break;
+          }
+          detail::Failure open_failure = shm_open_fd(name, O_RDWR, 0, fd);
+          if (!open_failure || open_failure.code != ENOENT) {
+            failure = std::move(open_failure);
+            break;
+          }
+        }
+        break;
+      case How::Unique: {
+        // `name` (the caller's prefix) stays as given until success: a failure names the prefix
+        // the caller knows, not a random name nobody will ever see again.
+        std::string candidate;
+        failure = detail::make_failure("shm_open", EEXIST, "no free random name found");
+        for (int attempt = 0; attempt < max_attempts; ++attempt) {
+          std::string suffix;
+          if (detail::Failure random_failure =
+                  detail::random_suffix(unique_suffix_length, suffix)) {
+            failure = std::move(random_failure);
+            break;
+          }
+          candidate = name + suffix;
+          detail::Failure create_failure = create_fd(candidate, mode, fd);
+          if (!create_failure || create_failure.code != EEXIST) {
+            created = !create_failure;
+            failure = std::move(create_failure);
+            break;
+          }
+        }
+        if (!failure) name = std::move(candidate);
+        break;
+      }
+    }
+    if (failure) return failure;
+    out.close();
+    out.name_ = std::move(name);
+    out.fd_ = fd;
+    out.created_ = created;
+    out.owner_pid_ = 0;
+    return {};
+  });
 }
 
 SharedMemoryObject SharedMemoryObject::create(std::string name, unsigned mode) {

@@ -1,3 +1,4 @@
+// SysVSharedMemory: System V segments, created, attached and removed (include/mmapxx/sysv.hpp).
 #include "mmapxx/sysv.hpp"
 
 #include <sys/ipc.h>
@@ -5,7 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
+#include "base/alloc.hpp"
+#include "mmapxx/page.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {
@@ -26,11 +30,17 @@ detail::Failure remove_segment(int id) noexcept {
 }
 
 detail::Failure create_segment(std::size_t size, unsigned mode, key_t key, int& id) noexcept {
-  if (size == 0) return detail::invalid_argument("shmget", "size is zero");
-  if (detail::Failure failure = detail::check_shm_mode("shmget", mode)) return failure;
-  id = ::shmget(key, size, IPC_CREAT | IPC_EXCL | static_cast<int>(mode));
-  if (id < 0) return detail::make_failure("shmget", errno, "size=" + std::to_string(size));
-  return {};
+  return detail::no_throw("shmget", [&]() -> detail::Failure {
+    if (size == 0) return detail::invalid_argument("shmget", "size is zero");
+    // The kernel rounds the size up to whole pages: near 2^64 that sum wraps.
+    if (size > SIZE_MAX - (page_size() - 1))
+      return detail::make_failure("shmget", EOVERFLOW,
+                                  "size %zu rounded up to whole pages passes 2^64", size);
+    if (detail::Failure failure = detail::check_shm_mode("shmget", mode)) return failure;
+    id = ::shmget(key, size, IPC_CREAT | IPC_EXCL | static_cast<int>(mode));
+    if (id < 0) return detail::make_failure("shmget", errno, "size=%zu", size);
+    return {};
+  });
 }
 
 detail::Failure lookup_segment(key_t key, int& id) noexcept {

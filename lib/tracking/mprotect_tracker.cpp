@@ -1,106 +1,124 @@
-// WriteTracker: dirty-page tracking with mprotect and a repair handler.
-#include "mmapxx/write_tracker.hpp"
-
+// The Mprotect mechanism of WriteTracker (mmapxx/write_tracker.hpp): write-protect the region,
+// record and unprotect each page on its first write from a repair handler.
+#include <signal.h>
 #include <sys/mman.h>
 
 #include <atomic>
 #include <cerrno>
+#include <new>
 
 #include "mapping/primitive.hpp"
+#include "tracking/tracker_backend.hpp"
 
-namespace mmapxx {
+namespace mmapxx::detail {
 
-// Everything the repair function reads lives here, at a stable address, and is set before the
-// handler is registered: the function must not call page_size() (a lazily initialised static).
-struct WriteTracker::State {
-  std::byte* begin = nullptr;  // page-aligned
+namespace {
+
+class MprotectTracker final : public TrackerBackend {
+ public:
+  // Everything on_write reads is set before the handler is registered and never moves (the
+  // object lives on the heap): it must not call page_size(), a lazily initialised static.
+  std::byte* begin = nullptr;
   std::size_t pages = 0;
   std::size_t page_bytes = 0;
   int armed_prot = 0;     // restore_to without write
   int writable_prot = 0;  // restore_to
   std::unique_ptr<std::atomic<std::uint64_t>[]> bits;
+  RepairHandler handler;
+
+  ~MprotectTracker() override {
+    if (!handler.active()) return;
+    // Writable first, unregistered second: a write in between must not find a protected page
+    // with nobody to repair it.
+    ::mprotect(begin, pages * page_bytes, writable_prot);
+    handler.reset();
+  }
 
   static Repair on_write(const FaultEvent& fault, void* context) noexcept {
-    auto& s = *static_cast<State*>(context);
-    const auto offset = static_cast<std::size_t>(static_cast<std::byte*>(fault.address) - s.begin);
-    const std::size_t page = offset / s.page_bytes;
-    if (page >= s.pages) return Repair::Decline;
+    auto& t = *static_cast<MprotectTracker*>(context);
+    // Only our own write protection: a SIGBUS (a page past the end of its file), a SEGV_MAPERR
+    // or a fault after the page was made writable is nothing an mprotect can fix.
+    if (fault.signal != SIGSEGV || fault.code != SEGV_ACCERR) return Repair::Decline;
+    const auto offset = static_cast<std::size_t>(static_cast<std::byte*>(fault.address) - t.begin);
+    const std::size_t page = offset / t.page_bytes;
+    if (page >= t.pages) return Repair::Decline;
     // Recorded before the page becomes writable, so a page seen writable is always marked.
-    s.bits[page / 64].fetch_or(std::uint64_t{1} << (page % 64), std::memory_order_relaxed);
-    if (::mprotect(s.begin + page * s.page_bytes, s.page_bytes, s.writable_prot) != 0)
-      return Repair::Decline;  // a read-only file mapping, say: not something we can fix
+    t.bits[page / 64].fetch_or(std::uint64_t{1} << (page % 64), std::memory_order_relaxed);
+    if (::mprotect(t.begin + page * t.page_bytes, t.page_bytes, t.writable_prot) == 0)
+      return Repair::Retry;
+    if (errno != ENOMEM) return Repair::Decline;  // a read-only file mapping, say
+    // The kernel refuses to split the area once more (vm.max_map_count): call every page
+    // written and unprotect the whole region, which splits nothing.
+    for (std::size_t i = 0; i < (t.pages + 63) / 64; ++i)
+      t.bits[i].store(~std::uint64_t{0}, std::memory_order_relaxed);
+    if (::mprotect(t.begin, t.pages * t.page_bytes, t.writable_prot) != 0) return Repair::Decline;
     return Repair::Retry;
   }
 
-  detail::Failure arm() noexcept {
+  WriteTracking mechanism() const noexcept override { return WriteTracking::Mprotect; }
+  std::size_t page_count() const noexcept override { return pages; }
+
+  bool dirty(std::size_t page) const noexcept override {
+    if (page >= pages) return false;
+    return (bits[page / 64].load(std::memory_order_acquire) >> (page % 64)) & 1u;
+  }
+
+  Failure collect(std::vector<std::size_t>& out, bool rearm) noexcept override {
+    try {
+      for (std::size_t word = 0; word < (pages + 63) / 64; ++word) {
+        std::uint64_t w = rearm ? bits[word].exchange(0, std::memory_order_acq_rel)
+                                : bits[word].load(std::memory_order_acquire);
+        while (w != 0) {
+          const std::size_t page = word * 64 + static_cast<std::size_t>(__builtin_ctzll(w));
+          w &= w - 1;
+          if (page < pages) out.push_back(page);
+        }
+      }
+    } catch (const std::bad_alloc&) {
+      return make_failure("WriteTracker", ENOMEM, "listing the dirty pages");
+    }
+    return rearm ? arm() : Failure{};
+  }
+
+  Failure reset() noexcept override {
+    // Clear first, protect second. The other order would lose a write landing in between for
+    // good: it would mark the page and make it writable, then the clear would drop the mark.
+    for (std::size_t i = 0; i < (pages + 63) / 64; ++i) bits[i].store(0, std::memory_order_release);
+    return arm();
+  }
+
+  Failure arm() noexcept {
     if (::mprotect(begin, pages * page_bytes, armed_prot) != 0)
-      return detail::make_failure("mprotect", errno, "write-protecting the tracked region");
+      return make_failure("mprotect", errno, "write-protecting the tracked region");
+    RepairHandler::rearmed();  // the same addresses may now fault again, legitimately
     return {};
   }
 };
 
-WriteTracker::WriteTracker(std::span<std::byte> region, Protection restore_to)
-    : state_(std::make_unique<State>()) {
-  if (region.empty()) detail::raise(detail::invalid_argument("WriteTracker", "region: empty"), "");
-  if (!has(restore_to, Protection::Read | Protection::Write))
-    detail::raise(detail::invalid_argument("WriteTracker", "restore_to: must include Read|Write"),
-                  "");
-  const detail::PageSpan span = detail::pages_of(region.data(), region.size());
-  State& s = *state_;
-  s.begin = span.begin;
-  s.page_bytes = page_size();
-  s.pages = span.length / s.page_bytes;
-  s.writable_prot = detail::to_prot(restore_to);
-  s.armed_prot = detail::to_prot(restore_to & ~Protection::Write);
-  s.bits = std::make_unique<std::atomic<std::uint64_t>[]>((s.pages + 63) / 64);
-  handler_ = RepairHandler({s.begin, span.length}, &State::on_write, &s);
-  if (detail::Failure failure = s.arm()) detail::raise(failure, "");
-}
+}  // namespace
 
-WriteTracker& WriteTracker::operator=(WriteTracker&& other) noexcept {
-  if (this != &other) {
-    stop();
-    handler_ = std::move(other.handler_);
-    state_ = std::move(other.state_);
+Failure make_mprotect_tracker(std::span<std::byte> region, int writable_prot,
+                              std::unique_ptr<TrackerBackend>& out) noexcept {
+  auto tracker = std::unique_ptr<MprotectTracker>(new (std::nothrow) MprotectTracker);
+  if (!tracker) return make_failure("WriteTracker", ENOMEM, "allocating the tracker");
+  MprotectTracker& t = *tracker;
+  t.begin = region.data();
+  t.page_bytes = page_size();
+  t.pages = region.size() / t.page_bytes;
+  t.writable_prot = writable_prot;
+  t.armed_prot = writable_prot & ~PROT_WRITE;
+  t.bits.reset(new (std::nothrow) std::atomic<std::uint64_t>[(t.pages + 63) / 64]());
+  if (!t.bits) return make_failure("WriteTracker", ENOMEM, "allocating the dirty-page bitmap");
+  std::error_code ec;
+  t.handler = RepairHandler::make(region, &MprotectTracker::on_write, &t, ec);
+  if (ec) return make_failure("RepairHandler", ec.value(), "registering the write tracker");
+  if (Failure failure = t.arm()) {
+    ::mprotect(t.begin, t.pages * t.page_bytes, writable_prot);  // undo a partial change
+    t.handler.reset();
+    return failure;
   }
-  return *this;
+  out = std::move(tracker);
+  return {};
 }
 
-WriteTracker::~WriteTracker() {
-  stop();
-}
-
-void WriteTracker::stop() noexcept {
-  if (!state_ || !handler_.active()) return;
-  // Writable first, unregistered second: a write in between must not find a protected page with
-  // nobody to repair it.
-  ::mprotect(state_->begin, state_->pages * state_->page_bytes, state_->writable_prot);
-  handler_.reset();
-}
-
-std::size_t WriteTracker::page_count() const noexcept {
-  return state_ ? state_->pages : 0;
-}
-
-bool WriteTracker::dirty(std::size_t page) const noexcept {
-  if (!state_ || page >= state_->pages) return false;
-  return (state_->bits[page / 64].load(std::memory_order_acquire) >> (page % 64)) & 1u;
-}
-
-std::vector<std::size_t> WriteTracker::dirty_pages() const {
-  std::vector<std::size_t> pages;
-  for (std::size_t page = 0; page < page_count(); ++page)
-    if (dirty(page)) pages.push_back(page);
-  return pages;
-}
-
-void WriteTracker::reset() {
-  if (!state_ || !handler_.active()) return;
-  // Clear first, protect second. The other order would lose a write landing in between for good:
-  // it would mark the page and make it writable, then the clear would drop the mark.
-  for (std::size_t i = 0; i < (state_->pages + 63) / 64; ++i)
-    state_->bits[i].store(0, std::memory_order_release);
-  if (detail::Failure failure = state_->arm()) detail::raise(failure, "");
-}
-
-}  // namespace mmapxx
+}  // namespace mmapxx::detail
