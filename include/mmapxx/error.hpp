@@ -1,6 +1,7 @@
-// Errors: every failure is an mmapxx::Error (a std::system_error) that names the operation, the
-// path or object name, and errno; every throwing call has a noexcept overload taking
-// std::error_code&.
+/// @file
+/// Errors: every failure is an mmapxx::Error (a std::system_error) that names the operation, the
+/// path or object name, and errno; every throwing call has a noexcept overload taking
+/// std::error_code&.
 #pragma once
 
 #include <cstddef>
@@ -13,9 +14,9 @@ namespace mmapxx {
 
 class Error : public std::system_error {
  public:
-  // what() reads "op: path: strerror (detail)"; empty parts are left out. A NUL byte inside the
-  // path or the detail is shown as the two characters "\0", so it cannot cut the message short;
-  // path() and detail() return the text unchanged.
+  /// what() reads "op: path: strerror (detail)"; empty parts are left out. A NUL byte inside the
+  /// path or the detail is shown as the two characters "\0", so it cannot cut the message short;
+  /// path() and detail() return the text unchanged.
   Error(std::string operation, std::string path, std::error_code code, std::string detail = {});
 
   const std::string& operation() const noexcept { return operation_; }
@@ -32,12 +33,12 @@ class Error : public std::system_error {
 
 namespace detail {
 
-// The detail text of a Failure, held inline so that building a failure never allocates (a noexcept
-// error path must work when the heap is exhausted). Longer text is cut at capacity and ends in
-// "...".
+/// The detail text of a Failure, held inline so that building a failure never allocates (a noexcept
+/// error path must work when the heap is exhausted). Longer text is cut at capacity and ends in
+/// "...".
 class FailureDetail {
  public:
-  static constexpr std::size_t capacity = 200;  // bytes of text, without the terminating NUL
+  static constexpr std::size_t capacity = 200;  ///< bytes of text, without the terminating NUL
 
   FailureDetail() noexcept { text_[0] = '\0'; }
   FailureDetail(const char* text) noexcept { assign(text); }  // NOLINT: implicit on purpose
@@ -73,9 +74,9 @@ class FailureDetail {
   char text_[capacity + 1];
 };
 
-// The library's internal error currency: which call failed, with which errno, and why. Building,
-// copying and returning one never allocates; it is turned into an Error or a std::error_code only
-// at the API boundary.
+/// The library's internal error currency: which call failed, with which errno, and why. Building,
+/// copying and returning one never allocates; it is turned into an Error or a std::error_code only
+/// at the API boundary.
 struct Failure {
   const char* operation = nullptr;
   int code = 0;
@@ -84,23 +85,23 @@ struct Failure {
   explicit operator bool() const noexcept { return code != 0; }
 };
 
-// The allocation-free forms: `format` is printf's, checked by the compiler. Use these.
+/// The allocation-free forms: `format` is printf's, checked by the compiler. Use these.
 [[gnu::format(printf, 3, 4)]] Failure make_failure(const char* operation, int code,
                                                    const char* format, ...) noexcept;
 [[gnu::format(printf, 2, 3)]] Failure invalid_argument(const char* operation, const char* format,
                                                        ...) noexcept;
 Failure make_failure(const char* operation, int code) noexcept;
 
-// To be converted to the printf forms above: building the std::string argument allocates in the
-// caller, which may be noexcept. Kept so that code written against them still compiles.
+/// To be converted to the printf forms above: building the std::string argument allocates in the
+/// caller, which may be noexcept. Kept so that code written against them still compiles.
 Failure make_failure(const char* operation, int code, const std::string& detail) noexcept;
 Failure invalid_argument(const char* operation, const std::string& detail) noexcept;
 
-// The failure to report when an allocation in a noexcept function threw std::bad_alloc.
+/// The failure to report when an allocation in a noexcept function threw std::bad_alloc.
 Failure out_of_memory(const char* operation) noexcept;
 
 [[noreturn]] void raise(const Failure& failure, std::string_view path);
-// Sets ec from failure (cleared when there is none); returns true when there was a failure.
+/// Sets ec from failure (cleared when there is none); returns true when there was a failure.
 bool report(const Failure& failure, std::error_code& ec) noexcept;
 
 }  // namespace detail

@@ -1,4 +1,5 @@
-// mmapxx: safe, zero-overhead RAII over POSIX memory mapping. Include this for everything.
+/// @file
+/// mmapxx: safe, zero-overhead RAII over POSIX memory mapping. Include this for everything.
 #pragma once
 
 #include "mmapxx/anonymous_region.hpp"
@@ -23,3 +24,10 @@
 #include "mmapxx/spsc_queue.hpp"
 #include "mmapxx/sysv.hpp"
 #include "mmapxx/write_tracker.hpp"
+
+/// @namespace mmapxx
+/// Safe, zero-overhead RAII types over POSIX memory mapping: file and anonymous mappings
+/// (MappedFile, AnonymousRegion), shared memory (SharedMemoryObject, SealedMemory,
+/// SysVSharedMemory), address-space reservations, fault translation, write tracking and
+/// process-shared synchronisation. Every failure is an mmapxx::Error; every throwing call has a
+/// noexcept overload taking std::error_code& last.

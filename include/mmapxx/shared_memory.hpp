@@ -1,5 +1,6 @@
-// SharedMemoryObject: a named POSIX shared memory object (shm_open), the thing two unrelated
-// processes agree on by name. Map it with map<Access>() into a MappedFile.
+/// @file
+/// SharedMemoryObject: a named POSIX shared memory object (shm_open), the thing two unrelated
+/// processes agree on by name. Map it with map<Access>() into a MappedFile.
 #pragma once
 
 #include <cstdint>
@@ -15,47 +16,47 @@
 
 namespace mmapxx {
 
-// Safe by default: objects are created exclusively (O_CREAT|O_EXCL) with mode 0600, and the final
-// mode is exactly the one asked for whatever the umask (fchmod after create). Every descriptor is
-// O_CLOEXEC|O_NOFOLLOW, so a symlink planted in /dev/shm is refused (ELOOP).
-//
-// Names are checked before any system call: "/" followed by 1..NAME_MAX bytes, no other "/", no
-// NUL, and not "/." or "/..". Anything else is errc::invalid_argument naming the rule broken (a
-// NUL byte is shown escaped, as \0, in the error's detail, so the message is never cut there).
-// Every factory's errors name the operation "shm_open" (the one syscall they make) and the name
-// the caller gave; remove() names "shm_unlink".
-//
-// The object owns its descriptor (closed by the destructor). The name is removed only by unlink()
-// or remove(), or by the destructor when set_remove_on_destroy(true) was asked for; that removal
-// happens only in the process that set it, never in a forked child that inherited the object.
+/// Safe by default: objects are created exclusively (O_CREAT|O_EXCL) with mode 0600, and the final
+/// mode is exactly the one asked for whatever the umask (fchmod after create). Every descriptor is
+/// O_CLOEXEC|O_NOFOLLOW, so a symlink planted in /dev/shm is refused (ELOOP).
+///
+/// Names are checked before any system call: "/" followed by 1..NAME_MAX bytes, no other "/", no
+/// NUL, and not "/." or "/..". Anything else is errc::invalid_argument naming the rule broken (a
+/// NUL byte is shown escaped, as \0, in the error's detail, so the message is never cut there).
+/// Every factory's errors name the operation "shm_open" (the one syscall they make) and the name
+/// the caller gave; remove() names "shm_unlink".
+///
+/// The object owns its descriptor (closed by the destructor). The name is removed only by unlink()
+/// or remove(), or by the destructor when set_remove_on_destroy(true) was asked for; that removal
+/// happens only in the process that set it, never in a forked child that inherited the object.
 class SharedMemoryObject : public detail::MemoryObject {
  public:
   SharedMemoryObject() noexcept = default;
 
-  // O_CREAT|O_EXCL: fails with EEXIST if the name exists.
+  /// O_CREAT|O_EXCL: fails with EEXIST if the name exists.
   static SharedMemoryObject create(std::string name, unsigned mode = 0600);
   static SharedMemoryObject create(std::string name, unsigned mode, std::error_code& ec) noexcept;
-  // An existing object: fails with ENOENT if there is none.
+  /// An existing object: fails with ENOENT if there is none.
   static SharedMemoryObject open(std::string name);
   static SharedMemoryObject open(std::string name, std::error_code& ec) noexcept;
-  // An existing object opened O_RDONLY: enough for map<Access::Read>() and CopyOnWrite, and all a
-  // process gets on someone else's 0644 object. resize() and map<Access::Write>() then fail.
+  /// An existing object opened O_RDONLY: enough for map<Access::Read>() and CopyOnWrite, and all a
+  /// process gets on someone else's 0644 object. resize() and map<Access::Write>() then fail.
   static SharedMemoryObject open_read_only(std::string name);
   static SharedMemoryObject open_read_only(std::string name, std::error_code& ec) noexcept;
-  // Creates, or opens the existing one. Race-free: a peer creating or removing the name at the
-  // same time makes it retry, never fail spuriously. created() tells which happened.
+  /// Creates, or opens the existing one. Race-free: a peer creating or removing the name at the
+  /// same time makes it retry, never fail spuriously. created() tells which happened.
   static SharedMemoryObject open_or_create(std::string name, unsigned mode = 0600);
   static SharedMemoryObject open_or_create(std::string name, unsigned mode,
                                            std::error_code& ec) noexcept;
-  // A fresh object named prefix + random suffix, created exclusively (retrying on collision): a
-  // private rendezvous point that no one can guess in advance. `prefix` starts with "/".
-  // Syscalls: getrandom, shm_open(O_CREAT|O_EXCL) (again on EEXIST, up to 100 times), fchmod.
-  // Errors name `prefix` (the caller's), never the random name tried, which no longer exists.
+  /// A fresh object named prefix + random suffix, created exclusively (retrying on collision): a
+  /// private rendezvous point that no one can guess in advance. `prefix` starts with "/".
+  /// Syscalls: getrandom, shm_open(O_CREAT|O_EXCL) (again on EEXIST, up to 100 times), fchmod.
+  /// Errors name `prefix` (the caller's), never the random name tried, which no longer exists.
   static SharedMemoryObject create_unique(std::string prefix, unsigned mode = 0600);
   static SharedMemoryObject create_unique(std::string prefix, unsigned mode,
                                           std::error_code& ec) noexcept;
 
-  // shm_unlink by name, without opening it.
+  /// shm_unlink by name, without opening it.
   static void remove(const std::string& name);
   static void remove(const std::string& name, std::error_code& ec) noexcept;
 
@@ -65,15 +66,15 @@ class SharedMemoryObject : public detail::MemoryObject {
   SharedMemoryObject& operator=(const SharedMemoryObject&) = delete;
   ~SharedMemoryObject();
 
-  unsigned mode() const;  // permission bits, from fstat
+  unsigned mode() const;  ///< permission bits, from fstat
   unsigned mode(std::error_code& ec) const noexcept;
 
-  // shm_unlink(name()): the name goes away, the memory lives while it is open or mapped. Also
-  // cancels remove-on-destroy.
+  /// shm_unlink(name()): the name goes away, the memory lives while it is open or mapped. Also
+  /// cancels remove-on-destroy.
   void unlink();
   void unlink(std::error_code& ec) noexcept;
 
-  // Owner mode: the destructor unlinks the name (errors ignored).
+  /// Owner mode: the destructor unlinks the name (errors ignored).
   void set_remove_on_destroy(bool remove) noexcept;
   bool remove_on_destroy() const noexcept { return owner_pid_ != 0; }
 
@@ -89,7 +90,7 @@ class SharedMemoryObject : public detail::MemoryObject {
   int owner_pid_ = 0;  // != 0: unlink on destruction, in this process only
 };
 
-// Whether `name` follows the rules above (no system call). The factories' errors say which rule.
+/// Whether `name` follows the rules above (no system call). The factories' errors say which rule.
 bool is_valid_shm_name(const std::string& name) noexcept;
 
 }  // namespace mmapxx

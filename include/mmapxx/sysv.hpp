@@ -1,4 +1,5 @@
-// SysVSharedMemory: a System V shared memory segment (shmget/shmat), attached for its lifetime.
+/// @file
+/// SysVSharedMemory: a System V shared memory segment (shmget/shmat), attached for its lifetime.
 #pragma once
 
 #include <sys/types.h>
@@ -12,29 +13,29 @@
 
 namespace mmapxx {
 
-// The segment is attached while the object lives (shmdt in the destructor). A segment this object
-// created is removed (IPC_RMID) on destruction by default: the kernel then frees it once the last
-// process detaches, so nothing is left in `ipcs -m`. Removal happens only in the creating
-// process, never in a forked child that inherited the attachment. Segments are created
-// exclusively with mode 0600 unless asked otherwise.
+/// The segment is attached while the object lives (shmdt in the destructor). A segment this object
+/// created is removed (IPC_RMID) on destruction by default: the kernel then frees it once the last
+/// process detaches, so nothing is left in `ipcs -m`. Removal happens only in the creating
+/// process, never in a forked child that inherited the attachment. Segments are created
+/// exclusively with mode 0600 unless asked otherwise.
 class SysVSharedMemory {
  public:
   SysVSharedMemory() noexcept = default;
 
-  // A new segment of `size` bytes (IPC_CREAT|IPC_EXCL). With the default key, IPC_PRIVATE: only
-  // processes given id(), or forked children, can reach it.
-  // Syscalls: shmget, shmctl(IPC_STAT), shmat (and shmctl(IPC_RMID) if attaching fails).
-  // Errors, before any syscall (operation "shmget"): invalid_argument for a zero size or a mode
-  //   with bits outside 0777, EOVERFLOW for a size that rounded up to whole pages passes 2^64;
-  //   EINVAL above kernel.shmmax, ENOSPC past kernel.shmall or shmmni, EEXIST for a taken key. A
-  //   failure leaves no segment behind. Cost: pages are allocated on first touch, not here.
+  /// A new segment of `size` bytes (IPC_CREAT|IPC_EXCL). With the default key, IPC_PRIVATE: only
+  /// processes given id(), or forked children, can reach it.
+  /// Syscalls: shmget, shmctl(IPC_STAT), shmat (and shmctl(IPC_RMID) if attaching fails).
+  /// Errors, before any syscall (operation "shmget"): invalid_argument for a zero size or a mode
+  ///   with bits outside 0777, EOVERFLOW for a size that rounded up to whole pages passes 2^64;
+  ///   EINVAL above kernel.shmmax, ENOSPC past kernel.shmall or shmmni, EEXIST for a taken key. A
+  ///   failure leaves no segment behind. Cost: pages are allocated on first touch, not here.
   static SysVSharedMemory create(std::size_t size, unsigned mode = 0600, key_t key = 0);
   static SysVSharedMemory create(std::size_t size, unsigned mode, key_t key,
                                  std::error_code& ec) noexcept;
-  // Attaches an existing segment by id (read-only with `read_only`); not its owner.
+  /// Attaches an existing segment by id (read-only with `read_only`); not its owner.
   static SysVSharedMemory attach(int id, bool read_only = false);
   static SysVSharedMemory attach(int id, bool read_only, std::error_code& ec) noexcept;
-  // Looks up an existing segment by key, then attaches it.
+  /// Looks up an existing segment by key, then attaches it.
   static SysVSharedMemory open(key_t key, bool read_only = false);
   static SysVSharedMemory open(key_t key, bool read_only, std::error_code& ec) noexcept;
 
@@ -49,8 +50,8 @@ class SysVSharedMemory {
   SysVSharedMemory& operator=(const SysVSharedMemory&) = delete;
   ~SysVSharedMemory();
 
-  // Marks the segment for removal now (IPC_RMID): its key is freed at once and the memory when
-  // the last process detaches. Cancels remove-on-destroy.
+  /// Marks the segment for removal now (IPC_RMID): its key is freed at once and the memory when
+  /// the last process detaches. Cancels remove-on-destroy.
   void remove();
   void remove(std::error_code& ec) noexcept;
   void set_remove_on_destroy(bool remove) noexcept;
@@ -62,8 +63,8 @@ class SysVSharedMemory {
   std::size_t size() const noexcept { return size_; }  // the segment size (shm_segsz)
   bool read_only() const noexcept { return read_only_; }
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
-  // Empty when attached read-only: read through the const overload, e.g.
-  // atomic_at<T>(std::as_const(segment).bytes(), offset), which gives a load-only AtomicLoadRef.
+  /// Empty when attached read-only: read through the const overload, e.g.
+  /// atomic_at<T>(std::as_const(segment).bytes(), offset), which gives a load-only AtomicLoadRef.
   std::span<std::byte> bytes() noexcept { return {data(), read_only_ ? 0 : size_}; }
   explicit operator bool() const noexcept { return data_ != nullptr; }
 
