@@ -18,19 +18,35 @@ namespace mmapxx {
 /// empty region without mmap.
 class AnonymousRegion final : public detail::Mapping<true> {
  public:
+  /// An empty region (no mapping).
   AnonymousRegion() noexcept = default;
+  /// Maps `size` zero-filled bytes, readable and writable, as `options` say; size 0 maps nothing.
+  /// Syscalls: one mmap (MAP_ANONYMOUS, or open/mmap/close of /dev/zero with dev_zero), then the
+  /// madvise/mlock the options ask for (huge_pages = Transparent, populate, locked).
+  /// Errors: invalid_argument before any syscall for a size past PTRDIFF_MAX, Explicit huge
+  ///   pages with dev_zero, no_reserve with Explicit but without populate, or a bad placement;
+  ///   ENOMEM from mmap (address space, vm.max_map_count, no huge pages: the message names
+  ///   /proc/sys/vm/nr_hugepages); ENOMEM/EPERM from mlock past RLIMIT_MEMLOCK; EEXIST for a
+  ///   placement over memory in use. A failure leaves nothing mapped.
+  /// Cost: address space only; pages are allocated on first touch unless populate is set.
   explicit AnonymousRegion(std::size_t size, const AnonymousOptions& options = {});
+  /// Same; errors go to ec (an empty region is returned).
   static AnonymousRegion create(std::size_t size, const AnonymousOptions& options,
                                 std::error_code& ec) noexcept;
 
+  /// Takes over the mapping; `other` is left empty. No syscall.
   AnonymousRegion(AnonymousRegion&&) noexcept = default;
+  /// Unmaps this region's memory, then takes over `other`'s.
   AnonymousRegion& operator=(AnonymousRegion&&) noexcept = default;
 
+  /// Whether the region is MAP_SHARED (AnonymousOptions::shared): children made by fork see the
+  /// same memory.
   bool shared() const noexcept { return options_.shared; }
   /// The bytes actually mapped: size() rounded up to the page size (to 2 MiB with
   /// HugePages::Explicit); 0 for an empty region. What the region costs in address space, and the
   /// size up to which a shared region can resize() back. No syscall.
   std::size_t capacity() const noexcept;
+  /// What errors name: "anonymous memory", "anonymous shared memory" or "/dev/zero".
   const char* label() const noexcept override;
 
   /// Makes size() == new_size. Contents up to the smaller size are kept; bytes beyond the old size
@@ -50,6 +66,7 @@ class AnonymousRegion final : public detail::Mapping<true> {
   /// memfd-backed memory grow). A shared region growing within its last page shows those bytes as
   /// they are in the shared memory (another process may have written them).
   void resize(std::size_t new_size);
+  /// Same; errors go to ec.
   void resize(std::size_t new_size, std::error_code& ec) noexcept;
 
  private:

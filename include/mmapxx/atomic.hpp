@@ -29,6 +29,8 @@ namespace mmapxx {
 template <class M>
 concept AnyMapping = std::derived_from<M, detail::MappingCore>;
 
+/// @cond INTERNAL
+// The checks behind object_at, atomic_at and SharedCounter; not for callers.
 namespace detail {
 
 /// 0 when an object of `size` bytes fits at `offset` in `bytes` bytes at `data` and its address is
@@ -62,6 +64,7 @@ template <class T>
 inline constexpr bool shareable_atomic = std::atomic_ref<T>::is_always_lock_free;
 
 }  // namespace detail
+/// @endcond
 
 // ---- object_at ----
 
@@ -75,6 +78,7 @@ T& object_at(std::span<std::byte> bytes, std::size_t offset = 0) {
   detail::check_object_at("object_at", bytes.data(), bytes.size(), offset, sizeof(T), alignof(T));
   return *std::launder(reinterpret_cast<T*>(bytes.data() + offset));
 }
+/// The same for read-only bytes: a const T&.
 template <TriviallyCopyable T>
 const T& object_at(std::span<const std::byte> bytes, std::size_t offset = 0) {
   detail::check_object_at("object_at", bytes.data(), bytes.size(), offset, sizeof(T), alignof(T));
@@ -87,6 +91,7 @@ T* object_at(std::span<std::byte> bytes, std::size_t offset, std::error_code& ec
     return nullptr;
   return std::launder(reinterpret_cast<T*>(bytes.data() + offset));
 }
+/// Same for read-only bytes: a const T*, or nullptr with ec = errc::invalid_argument.
 template <TriviallyCopyable T>
 const T* object_at(std::span<const std::byte> bytes, std::size_t offset,
                    std::error_code& ec) noexcept {
@@ -134,14 +139,17 @@ class AtomicLoadRef {
                 "a load-only atomic must load in one instruction that never writes");
 
  public:
+  /// The alignment the object's address must have (that of std::atomic_ref<T>).
   static constexpr std::size_t required_alignment = std::atomic_ref<T>::required_alignment;
 
+  /// A view of `object`, which must be aligned to required_alignment and outlive the view.
   explicit AtomicLoadRef(const T& object) noexcept : object_(std::addressof(object)) {}
 
   /// One atomic load; never writes the memory.
   T load(std::memory_order order = std::memory_order_seq_cst) const noexcept {
     return std::atomic_ref<T>(const_cast<T&>(*object_)).load(order);
   }
+  /// load() with memory_order_seq_cst.
   operator T() const noexcept { return load(); }
 
  private:
@@ -161,6 +169,7 @@ std::atomic_ref<T> atomic_at(std::span<std::byte> bytes, std::size_t offset = 0)
                           std::atomic_ref<T>::required_alignment);
   return std::atomic_ref<T>(*std::launder(reinterpret_cast<T*>(bytes.data() + offset)));
 }
+/// The same for read-only bytes: an AtomicLoadRef<T> (load only, never writes).
 template <TriviallyCopyable T>
 AtomicLoadRef<T> atomic_at(std::span<const std::byte> bytes, std::size_t offset = 0) {
   detail::check_object_at("atomic_at", bytes.data(), bytes.size(), offset, sizeof(T),
@@ -177,6 +186,7 @@ std::optional<std::atomic_ref<T>> atomic_at(std::span<std::byte> bytes, std::siz
     return std::nullopt;
   return std::atomic_ref<T>(*std::launder(reinterpret_cast<T*>(bytes.data() + offset)));
 }
+/// Same for read-only bytes, without exceptions: std::nullopt with ec = errc::invalid_argument.
 template <TriviallyCopyable T>
 std::optional<AtomicLoadRef<T>> atomic_at(std::span<const std::byte> bytes, std::size_t offset,
                                           std::error_code& ec) noexcept {
@@ -259,12 +269,15 @@ class SharedCounter {
     std::atomic_ref<std::uint64_t>(*value_).store(value, std::memory_order_release);
   }
 
+  /// Whether the counter refers to memory (false when default-made or when construction failed).
   explicit operator bool() const noexcept { return value_ != nullptr; }
 
  private:
   Value* value_ = nullptr;
 };
 
+/// @cond INTERNAL
+// Deduction guides: writable bytes give a Write counter, read-only bytes a Read one.
 SharedCounter(std::span<std::byte>)->SharedCounter<Access::Write>;
 SharedCounter(std::span<std::byte>, std::size_t)->SharedCounter<Access::Write>;
 SharedCounter(std::span<std::byte>, std::size_t, std::error_code&)->SharedCounter<Access::Write>;
@@ -272,5 +285,6 @@ SharedCounter(std::span<const std::byte>)->SharedCounter<Access::Read>;
 SharedCounter(std::span<const std::byte>, std::size_t)->SharedCounter<Access::Read>;
 SharedCounter(std::span<const std::byte>, std::size_t, std::error_code&)
     ->SharedCounter<Access::Read>;
+/// @endcond
 
 }  // namespace mmapxx

@@ -52,7 +52,7 @@ enum class Existing {
 /// How a ReplacementFile is committed.
 struct CommitOptions {
   mode_t mode = 0600;  ///< permission bits of the file (applied with fchmod, no umask)
-  Existing existing = Existing::Replace;
+  Existing existing = Existing::Replace;  ///< what to do when the target exists (see Existing)
   bool durable = false;  ///< fdatasync the file before it is named and fsync the directory after
 };
 
@@ -84,7 +84,9 @@ class ReplacementFile {
   /// Same; errors go to ec (errc::not_enough_memory if the paths cannot be allocated).
   static ReplacementFile create(const std::filesystem::path& target, std::error_code& ec) noexcept;
 
+  /// Takes over the file; `other` is left empty. No syscall.
   ReplacementFile(ReplacementFile&& other) noexcept;
+  /// discard()s this object's uncommitted file, then takes over `other`'s.
   ReplacementFile& operator=(ReplacementFile&& other) noexcept;
   ReplacementFile(const ReplacementFile&) = delete;
   ReplacementFile& operator=(const ReplacementFile&) = delete;
@@ -93,7 +95,9 @@ class ReplacementFile {
 
   /// The descriptor to write to (O_RDWR | O_CLOEXEC); -1 when empty or after commit()/discard().
   int fd() const noexcept { return fd_; }
+  /// Whether there is a file to write (fd() >= 0): false when empty, after commit() or discard().
   bool is_open() const noexcept { return fd_ >= 0; }
+  /// The path the file becomes at commit(), as given.
   const std::filesystem::path& target() const noexcept { return target_; }
   /// True when the file is an unnamed O_TMPFILE (nothing on disk can be left behind by a kill).
   bool unnamed() const noexcept { return temporary_.empty() && fd_ >= 0; }
@@ -105,8 +109,8 @@ class ReplacementFile {
   ///   Unnamed file, target absent: linkat(2) with AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH before
   ///   Linux 6.10), or through /proc/self/fd/N with AT_SYMLINK_FOLLOW when that is refused. Unnamed
   ///   file, target present and Existing::Replace: linkat to a fresh `.NAME.tmp-XXXXXX`, then
-  ///   rename(2) over the target (a kill between those two calls leaves that name: the only window).
-  ///   Named file: rename(2), or renameat2(2) RENAME_NOREPLACE for Existing::Keep.
+  ///   rename(2) over the target (a kill between those two calls leaves that name: the only
+  ///   window). Named file: rename(2), or renameat2(2) RENAME_NOREPLACE for Existing::Keep.
   /// Errors: EEXIST with Existing::Keep when the target exists; EISDIR when it is a directory;
   ///   EIO/ENOSPC from fdatasync; ENOENT if /proc is not mounted and AT_EMPTY_PATH is refused;
   ///   EXDEV/EACCES/EROFS from link or rename. On failure before the rename the target is untouched

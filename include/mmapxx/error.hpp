@@ -12,6 +12,11 @@
 
 namespace mmapxx {
 
+/// The one exception type of mmapxx: a std::system_error (code() holds the errno, in
+/// std::generic_category()) that also names the operation that failed (the syscall or call,
+/// e.g. "mmap", "shm_open"), the path or object name it acted on, and a detail (the range, the
+/// limit or the rule that refused). Every throwing call in mmapxx throws it (or FaultError, which
+/// derives from it); the noexcept overloads report the same std::error_code in their `ec`.
 class Error : public std::system_error {
  public:
   /// what() reads "op: path: strerror (detail)"; empty parts are left out. A NUL byte inside the
@@ -19,9 +24,13 @@ class Error : public std::system_error {
   /// path() and detail() return the text unchanged.
   Error(std::string operation, std::string path, std::error_code code, std::string detail = {});
 
+  /// The failed operation, e.g. "mmap", "ftruncate", "shm_open" (empty if none was given).
   const std::string& operation() const noexcept { return operation_; }
+  /// The file path or object name the operation acted on, unchanged (may be empty).
   const std::string& path() const noexcept { return path_; }
+  /// Extra text: the byte range, the limit or the rule that refused (may be empty).
   const std::string& detail() const noexcept { return detail_; }
+  /// "op: path: strerror (detail)", built once by the constructor; never allocates.
   const char* what() const noexcept override { return message_.c_str(); }
 
  private:
@@ -31,6 +40,9 @@ class Error : public std::system_error {
   std::string message_;
 };
 
+// ---- internal ----
+// The library's own error currency, used by the inline code of the public headers.
+/// @cond INTERNAL
 namespace detail {
 
 /// The detail text of a Failure, held inline so that building a failure never allocates (a noexcept
@@ -105,4 +117,5 @@ Failure out_of_memory(const char* operation) noexcept;
 bool report(const Failure& failure, std::error_code& ec) noexcept;
 
 }  // namespace detail
+/// @endcond
 }  // namespace mmapxx

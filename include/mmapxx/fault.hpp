@@ -25,6 +25,7 @@ namespace mmapxx {
 /// What the signal handler records about a fault it claimed. Trivially copyable on purpose: the
 /// handler fills it in without allocating.
 struct FaultInfo {
+  /// Bytes of `label`, including its terminating NUL.
   static constexpr std::size_t label_capacity = 256;
 
   int signal = 0;                 ///< SIGSEGV or SIGBUS
@@ -39,12 +40,18 @@ struct FaultInfo {
 /// "SIGBUS: /data/x: Bad address (address=0x7f..., file offset=8192, BUS_ADRERR)".
 class FaultError : public Error {
  public:
+  /// Builds the error from what the handler recorded (allocates the message).
   explicit FaultError(const FaultInfo& fault);
 
+  /// SIGSEGV or SIGBUS.
   int signal() const noexcept { return signal_; }
+  /// The fault's si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, ...
   int si_code() const noexcept { return si_code_; }
+  /// The byte the faulting access touched (si_addr).
   void* address() const noexcept { return address_; }
+  /// The mapping's path or name (FaultInfo::label); the same as path().
   const std::string& mapping_label() const noexcept { return path(); }
+  /// The offset of address() in the mapped file (in the region, for anonymous memory).
   std::uint64_t file_offset() const noexcept { return file_offset_; }
 
  private:
@@ -54,6 +61,8 @@ class FaultError : public Error {
   std::uint64_t file_offset_;
 };
 
+/// @cond INTERNAL
+// What guarded() is built on; not for callers.
 namespace detail {
 /// Runs body(context) with translation armed on this thread. Returns false, with `fault` filled
 /// in, when a fault in a registered mapping ended the call. Exceptions from body pass through.
@@ -64,6 +73,7 @@ bool run_guarded(void (*body)(void*), void* context, FaultInfo& fault);
 /// (signal() is right; si_code(), address() and file_offset() read 0): never std::bad_alloc.
 [[noreturn]] void throw_fault(const FaultInfo& fault);
 }  // namespace detail
+/// @endcond
 
 /// Calls f(). A SIGSEGV/SIGBUS in a mapping created by mmapxx, raised by this thread during the
 /// call, abandons f and throws FaultError (from normal code, after the signal handler has jumped
@@ -122,9 +132,15 @@ decltype(auto) guarded(F&& f) {
 /// mapping stopped it (the destination then holds an unspecified prefix; `fault` says where),
 /// invalid_argument when dst is smaller than src. Faults outside mmapxx mappings are not caught.
 std::error_code copy_from(std::span<const std::byte> mapped_src, std::span<std::byte> dst) noexcept;
+/// Same as copy_from(mapped_src, dst); on EFAULT, `fault` says where the copy stopped.
 std::error_code copy_from(std::span<const std::byte> mapped_src, std::span<std::byte> dst,
                           FaultInfo& fault) noexcept;
+/// memcpy of src into a mapping that survives a fault there (a truncated file, a full disk under
+/// a sparse file): {} when all src.size() bytes were copied, EFAULT when a fault in a mapping
+/// stopped it (the destination then holds an unspecified prefix), invalid_argument when
+/// mapped_dst is smaller than src. Faults outside mmapxx mappings are not caught.
 std::error_code copy_to(std::span<const std::byte> src, std::span<std::byte> mapped_dst) noexcept;
+/// Same as copy_to(src, mapped_dst); on EFAULT, `fault` says where the copy stopped.
 std::error_code copy_to(std::span<const std::byte> src, std::span<std::byte> mapped_dst,
                         FaultInfo& fault) noexcept;
 
@@ -132,11 +148,12 @@ std::error_code copy_to(std::span<const std::byte> src, std::span<std::byte> map
 
 /// What a repair function learns about the fault.
 struct FaultEvent {
-  int signal = 0;
-  int code = 0;  ///< si_code
-  void* address = nullptr;
+  int signal = 0;           ///< SIGSEGV or SIGBUS
+  int code = 0;             ///< si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, ...
+  void* address = nullptr;  ///< si_addr: the byte the access touched
 };
 
+/// What a RepairFunction answers.
 enum class Repair {
   Retry,    ///< the cause is fixed (say, the page was made writable): run the access again
   Decline,  ///< not mine: try the next handler, then guarded() translation, then the previous one
@@ -164,19 +181,25 @@ using RepairFunction = Repair (*)(const FaultEvent& fault, void* context) noexce
 /// scans the live registrations.
 class RepairHandler {
  public:
+  /// An inactive handler (nothing registered).
   RepairHandler() noexcept = default;
+  /// Registers `function(fault, context)` for faults in `region` (see the class comment).
   RepairHandler(std::span<const std::byte> region, RepairFunction function,
                 void* context = nullptr);
+  /// Same; errors go to ec (the handler is then inactive).
   static RepairHandler make(std::span<const std::byte> region, RepairFunction function,
                             void* context, std::error_code& ec) noexcept;
 
+  /// Takes over the registration; `other` becomes inactive.
   RepairHandler(RepairHandler&& other) noexcept : slot_(std::exchange(other.slot_, -1)) {}
+  /// Unregisters this handler (as reset()), then takes over `other`'s registration.
   RepairHandler& operator=(RepairHandler&& other) noexcept;
   RepairHandler(const RepairHandler&) = delete;
   RepairHandler& operator=(const RepairHandler&) = delete;
   ~RepairHandler() { reset(); }
 
   void reset() noexcept;  ///< unregister now
+  /// Whether a registration is alive.
   bool active() const noexcept { return slot_ >= 0; }
 
   /// Says that the cause of faults was deliberately put back in place (say, pages write-protected

@@ -15,12 +15,12 @@
 namespace mmapxx {
 
 /// Maps bytes [offset, offset + length) of a file. Offsets need no alignment: the view starts at
-/// exactly the byte asked for. A zero-length file or range gives an empty view without calling mmap.
-/// A range that reaches past end of file is an error, never a later SIGBUS.
+/// exactly the byte asked for. A zero-length file or range gives an empty view without calling
+/// mmap. A range that reaches past end of file is an error, never a later SIGBUS.
 ///
-/// Opening (open(2) with O_CLOEXEC|O_NONBLOCK|O_NOCTTY, then fstat) never blocks: a FIFO or a socket
-/// is refused at once with ENODEV ("not a regular file"); a character or block device needs an
-/// explicit length. Creating or truncating happens only as MapOptions::creation says, and a call
+/// Opening (open(2) with O_CLOEXEC|O_NONBLOCK|O_NOCTTY, then fstat) never blocks: a FIFO or a
+/// socket is refused at once with ENODEV ("not a regular file"); a character or block device needs
+/// an explicit length. Creating or truncating happens only as MapOptions::creation says, and a call
 /// that fails removes a file it created (if the path still names that file) and closes what it
 /// opened: nothing it created is left behind.
 ///
@@ -36,15 +36,18 @@ namespace mmapxx {
 template <Access A>
 class MappedFile final : public detail::Mapping<A != Access::Read> {
  public:
-  static constexpr Access access = A;
+  static constexpr Access access = A;  ///< the access mode, as given in the type
+  /// Whether the view may be written through (Write and CopyOnWrite).
   static constexpr bool writable = A != Access::Read;
 
   MappedFile() noexcept = default;
   /// Opens `path` (as options.creation says) and maps it: open, fstat, posix_fallocate for a file
-  /// it creates with initial_size, mmap (none for an empty view), plus the madvise/mlock options ask
-  /// for. Throws Error; on failure nothing it created or opened is left.
+  /// it creates with initial_size, mmap (none for an empty view), plus the madvise/mlock options
+  /// ask for. Throws Error; on failure nothing it created or opened is left.
   explicit MappedFile(const char* path, const MapOptions& options = {});
+  /// Same, for a std::string path.
   explicit MappedFile(const std::string& path, const MapOptions& options = {});
+  /// Same, for a std::filesystem::path.
   explicit MappedFile(const std::filesystem::path& path, const MapOptions& options = {});
   /// Maps from a descriptor the caller keeps (it must be open for reading, and for writing with
   /// Access::Write): fstat, mmap, and fcntl(F_DUPFD_CLOEXEC) for Access::Write only. `name` is used
@@ -55,28 +58,45 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   /// The same without exceptions: on failure, an empty MappedFile and ec set (ENOMEM,
   /// errc::not_enough_memory, when even copying the path fails).
   static MappedFile open(const char* path, const MapOptions& options, std::error_code& ec) noexcept;
+  /// Same, for a std::string path.
   static MappedFile open(const std::string& path, const MapOptions& options,
                          std::error_code& ec) noexcept;
+  /// Same, for a std::filesystem::path.
   static MappedFile open(const std::filesystem::path& path, const MapOptions& options,
                          std::error_code& ec) noexcept;
+  /// Same as MappedFile(fd, options, name); errors go to ec.
   static MappedFile open(int fd, const MapOptions& options, std::error_code& ec,
                          std::string name = {}) noexcept;
 
+  /// Takes over the view and the descriptor; `other` is left empty. No syscall.
   MappedFile(MappedFile&& other) noexcept;
+  /// Unmaps and closes what this object held (as the destructor), then takes over `other`'s.
   MappedFile& operator=(MappedFile&& other) noexcept;
+  /// munmap of the view and close of the owned descriptor; never msync (no implicit flush), never
+  /// throws.
   ~MappedFile();
 
+  /// The path it was opened by, or the name given with a descriptor (empty if none).
   const std::string& path() const noexcept { return path_; }
-  std::uint64_t offset() const noexcept { return offset_; }  // file offset of data()[0]
+  /// The file offset of data()[0]: MapOptions::offset, exactly (no alignment).
+  std::uint64_t offset() const noexcept { return offset_; }
   /// True when this object's opening call created the file (Creation::CreateNew, or OpenOrCreate /
   /// CreateOrTruncate when the file did not exist); false when it opened an existing one.
   bool created() const noexcept { return created_; }
+  /// What errors and FaultError name: path().
   const char* label() const noexcept override { return path_.c_str(); }
 
-  /// msync the whole view or a byte range of it (aligned inside). A policy outside SyncPolicy is
-  /// invalid_argument before any syscall; so is a range outside the view.
+  /// Writes the view's dirty pages in bytes [offset, offset + length) back to the file, as
+  /// `policy` asks; an empty range does nothing. Only Access::Write has it (private and read
+  /// mappings have nothing to write back).
+  /// Syscalls: one msync(2) over the range aligned outward to pages.
+  /// Errors: invalid_argument (operation "msync") for a policy outside SyncPolicy or a range
+  ///   outside the view, before any syscall; EIO (a writeback error: treat the data as lost),
+  ///   ENOMEM, EBUSY (Invalidate over locked pages).
+  /// Cost: Sync waits for the disk; Async returns at once. See also sync_data() for the whole file.
   void flush(SyncPolicy policy = SyncPolicy::Sync, std::size_t offset = 0,
              std::size_t length = whole) const requires(A == Access::Write);
+  /// Same; errors go to ec.
   void flush(SyncPolicy policy, std::size_t offset, std::size_t length,
              std::error_code& ec) const noexcept requires(A == Access::Write);
 
@@ -93,6 +113,7 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   /// EOVERFLOW before any syscall. On failure the view is unchanged and a growth of the file is
   /// undone.
   void resize(std::size_t new_size);
+  /// Same; errors go to ec.
   void resize(std::size_t new_size, std::error_code& ec) noexcept;
 
   /// Sets the file's size to exactly `file_size` bytes (ftruncate): the explicit way to shrink a
@@ -102,6 +123,7 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   /// before any syscall. If ftruncate fails, the view is restored to its old size (it may have
   /// moved) and the file is unchanged.
   void truncate_file(std::uint64_t file_size) requires(A == Access::Write);
+  /// Same; errors go to ec.
   void truncate_file(std::uint64_t file_size, std::error_code& ec) noexcept
       requires(A == Access::Write);
 

@@ -27,12 +27,15 @@ enum class Seal : unsigned {
   FutureWrite = 16,  ///< F_SEAL_FUTURE_WRITE: existing writable mappings stay, no new ones
 };
 
+/// Union of two seal sets.
 constexpr Seal operator|(Seal a, Seal b) noexcept {
   return static_cast<Seal>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
+/// Intersection of two seal sets.
 constexpr Seal operator&(Seal a, Seal b) noexcept {
   return static_cast<Seal>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
 }
+/// Whether `set` contains every seal in `bits` (true for bits == None).
 constexpr bool has(Seal set, Seal bits) noexcept {
   return (set & bits) == bits;
 }
@@ -45,6 +48,7 @@ inline constexpr Seal fixed_size = Seal::Shrink | Seal::Grow;
 /// receive() or adopt(), which by default refuse memory whose size is not sealed.
 class SealedMemory : public detail::MemoryObject {
  public:
+  /// An empty object (no descriptor).
   SealedMemory() noexcept = default;
   /// A new memfd of `size` bytes. `name` shows in /proc/PID/fd ("memfd:name"); at most 249
   /// bytes, no NUL. The size is given real pages at once, so the memory is there (no SIGBUS
@@ -65,25 +69,36 @@ class SealedMemory : public detail::MemoryObject {
   /// carries at least the `required` seals (Seal::None accepts any descriptor). On failure `fd` is
   /// closed: EPERM when seals are missing, EINVAL when it cannot carry seals at all.
   static SealedMemory adopt(int fd, Seal required = fixed_size, std::string name = {});
+  /// Same; errors go to ec (`fd` is closed on failure here too).
   static SealedMemory adopt(int fd, Seal required, std::string name, std::error_code& ec) noexcept;
 
-  /// Sends the descriptor over a connected Unix socket; the peer calls receive().
+  /// Sends the descriptor over a connected Unix socket; the peer calls receive(). This object
+  /// keeps its own descriptor. Syscalls and errors: as send_fd().
   void send(int socket) const;
+  /// Same; errors go to ec.
   void send(int socket, std::error_code& ec) const noexcept;
   /// Receives a descriptor sent with send() or send_fd() and adopts it (see adopt()).
   /// Errors: as receive_fd() (EMFILE at the descriptor limit, not EBADMSG), then as adopt().
   static SealedMemory receive(int socket, Seal required = fixed_size);
+  /// Same; errors go to ec (an empty object is returned).
   static SealedMemory receive(int socket, Seal required, std::error_code& ec) noexcept;
 
   /// resize() (from MemoryObject) fails with EPERM once the size is sealed.
   /// Adds seals (F_ADD_SEALS). Seal::Write fails with EBUSY while a writable shared mapping of
   /// this memory exists anywhere; after it, map<Access::Write>() fails with EPERM.
   void seal(Seal seals = fixed_size);
+  /// Same; errors go to ec.
   void seal(Seal seals, std::error_code& ec) noexcept;
-  Seal seals() const;  ///< F_GET_SEALS
+  /// The seals the memory carries now. Syscall: one fcntl(F_GET_SEALS). Errors: EBADF on an
+  /// empty object.
+  Seal seals() const;
+  /// Same; errors go to ec.
   Seal seals(std::error_code& ec) const noexcept;
 
-  int release() noexcept { return std::exchange(fd_, -1); }  // the caller now owns the fd
+  /// Gives up the descriptor: returns it (-1 when empty) and leaves this object empty; the caller
+  /// now owns it and must close it. No syscall.
+  int release() noexcept { return std::exchange(fd_, -1); }
+
  private:
   static detail::Failure adopt_into(int fd, Seal required, std::string name,
                                     SealedMemory& out) noexcept;
@@ -98,8 +113,12 @@ class SealedMemory : public detail::MemoryObject {
 ///   detail, learned by one extra fcntl(F_DUPFD_CLOEXEC) probe on that path only (the message is
 ///   consumed: the sender must send again); ECONNRESET when the peer closed without sending.
 void send_fd(int socket, int fd);
+/// Same; errors go to ec.
 void send_fd(int socket, int fd, std::error_code& ec) noexcept;
+/// Receives one descriptor sent with send_fd() (see above); returns it, O_CLOEXEC, owned by the
+/// caller.
 int receive_fd(int socket);
-int receive_fd(int socket, std::error_code& ec) noexcept;  ///< -1 on failure
+/// Same; errors go to ec and -1 is returned.
+int receive_fd(int socket, std::error_code& ec) noexcept;
 
 }  // namespace mmapxx

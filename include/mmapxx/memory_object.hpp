@@ -35,7 +35,8 @@ class MemoryObject {
   ///   when a seal forbids the change. A failure leaves the size as it was.
   /// Cost: posix_fallocate walks the whole size and allocates and zeroes the new pages now. A
   ///   growth of 1 MiB or more also reads /proc/self/cgroup and two files per cgroup level (and
-  ///   /proc/meminfo when sysinfo(2) alone cannot vouch for the room): measured here about 70-90 us.
+  ///   /proc/meminfo when sysinfo(2) alone cannot vouch for the room): measured here about 70-90
+  ///   us.
   void resize(std::uint64_t size);
   /// Same; errors go to ec.
   void resize(std::uint64_t size, std::error_code& ec) noexcept;

@@ -32,10 +32,12 @@ namespace mmapxx {
 /// anything else is invalid_argument before any syscall.
 class MirroredBuffer {
  public:
+  /// An empty buffer (nothing mapped).
   MirroredBuffer() noexcept = default;
   /// Makes a SealedMemory of `size` bytes named `name` (sealed against shrinking and growing, so
   /// a peer that receives it can map it without fear of SIGBUS) and mirrors all of it.
   explicit MirroredBuffer(std::size_t size, const std::string& name = "mmapxx-mirror");
+  /// Same; errors go to ec (an empty buffer is returned).
   static MirroredBuffer create(std::size_t size, const std::string& name,
                                std::error_code& ec) noexcept;
   /// Mirrors bytes [offset, offset + size) of memory that already exists: typically a SealedMemory
@@ -43,20 +45,26 @@ class MirroredBuffer {
   /// view of the same bytes. `offset` must be a page multiple and the range inside the object
   /// (invalid_argument). The memory object may be destroyed afterwards: the views keep it alive.
   MirroredBuffer(const detail::MemoryObject& memory, std::uint64_t offset, std::size_t size);
+  /// Same; errors go to ec (an empty buffer is returned).
   static MirroredBuffer create(const detail::MemoryObject& memory, std::uint64_t offset,
                                std::size_t size, std::error_code& ec) noexcept;
 
   /// The 2*S mirrored bytes: data()[i] and data()[i + size()] alias for i < size().
   std::byte* data() noexcept { return first_.data(); }
+  /// The same, read-only.
   const std::byte* data() const noexcept { return first_.data(); }
   /// S, the size of the memory (half the mapped span).
   std::size_t size() const noexcept { return first_.size(); }
+  /// All 2*S bytes, [data(), data() + 2 * size()): any S-byte window of it is contiguous.
   std::span<std::byte> bytes() noexcept { return {first_.data(), 2 * first_.size()}; }
+  /// The same, read-only.
   std::span<const std::byte> bytes() const noexcept { return {first_.data(), 2 * first_.size()}; }
+  /// Whether the buffer is mapped.
   explicit operator bool() const noexcept { return static_cast<bool>(first_); }
 
   /// The two halves as mappings, for advise, protect, residency, flush.
   const MappedFile<Access::Write>& first() const noexcept { return first_; }
+  /// The second half, [data() + size(), data() + 2 * size()).
   const MappedFile<Access::Write>& second() const noexcept { return second_; }
   /// The memory this buffer made itself (empty when it mirrors a caller's object): send() it to
   /// a peer, which mirrors it with MirroredBuffer(received, 0, size()).

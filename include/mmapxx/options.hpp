@@ -21,9 +21,9 @@ class AddressReservation;
 /// - `address` (page-aligned): exactly there, with MAP_FIXED_NOREPLACE (Linux 4.17+): EEXIST
 ///   naming the address if anything is mapped in the range, never a clobbered mapping.
 struct Placement {
-  const AddressReservation* reservation = nullptr;
-  std::size_t offset = 0;
-  void* address = nullptr;
+  const AddressReservation* reservation = nullptr;  ///< the reservation to map inside, or null
+  std::size_t offset = 0;  ///< byte offset inside `reservation` (a page multiple; EINVAL otherwise)
+  void* address = nullptr;  ///< exact page-aligned address (MAP_FIXED_NOREPLACE), or null
 };
 
 /// What opening a file by path may do when the file is missing or already there (MappedFile).
@@ -36,6 +36,8 @@ enum class Creation {
   CreateOrTruncate,  ///< creates the file, or empties an existing one (O_TRUNC): its data is gone
 };
 
+/// How a MappedFile (or the map<A>() of a shared memory object) is mapped. Every field defaults to
+/// the whole existing file, lazily faulted, with no advice, lock or creation.
 struct MapOptions {
   std::uint64_t offset = 0;                ///< any byte offset; alignment is done inside
   std::optional<std::size_t> length{};     ///< bytes to map; default: to end of file

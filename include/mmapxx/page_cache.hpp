@@ -27,7 +27,7 @@ struct PageCacheStats {
   std::uint64_t writeback = 0;         ///< being written back now
   std::uint64_t evicted = 0;           ///< evicted from the cache (the kernel keeps a shadow entry)
   std::uint64_t recently_evicted = 0;  ///< evicted and would still fit if brought back
-  PageCacheSource source = PageCacheSource::Cachestat;
+  PageCacheSource source = PageCacheSource::Cachestat;  ///< which syscall filled the counts
 };
 
 /// "To end of file" for page_cache_stats' length.

@@ -23,15 +23,19 @@ struct ProtectionState;
 /// order. Made directly over any memory, it restores the `restore_to` it was given.
 class ProtectionGuard {
  public:
+  /// An inactive guard: its end does nothing.
   ProtectionGuard() noexcept = default;
   /// Changes the pages covering `range` (aligned outward inside) to `protection` (mprotect); the
   /// destructor sets them back to `restore_to`. For memory that no mmapxx mapping owns; over a
   /// mapping, use its protect(), which knows what to restore.
   ProtectionGuard(std::span<const std::byte> range, Protection protection, Protection restore_to);
+  /// Same; errors go to ec (the guard is then inactive).
   static ProtectionGuard make(std::span<const std::byte> range, Protection protection,
                               Protection restore_to, std::error_code& ec) noexcept;
 
+  /// Takes over the guard; `other` becomes inactive. No syscall.
   ProtectionGuard(ProtectionGuard&& other) noexcept;
+  /// Ends this guard (restoring, as the destructor), then takes over `other`.
   ProtectionGuard& operator=(ProtectionGuard&& other) noexcept;
   ProtectionGuard(const ProtectionGuard&) = delete;
   ProtectionGuard& operator=(const ProtectionGuard&) = delete;
@@ -42,6 +46,7 @@ class ProtectionGuard {
   /// Restores now, reporting failure (mprotect's errno); the guard is then inactive. On failure it
   /// stays active.
   void restore();
+  /// Same; errors go to ec.
   void restore(std::error_code& ec) noexcept;
 
   /// Keeps the new protection for good and ends the guard without a syscall. From protect(), the
@@ -50,6 +55,7 @@ class ProtectionGuard {
   /// guard's entry, which reports the same protection until the mapping ends).
   void release() noexcept;
 
+  /// Whether the guard still has a protection to put back (false once restored or released).
   bool active() const noexcept { return length_ != 0; }
   /// What the guard's first page returns to at its end, as known when the guard was made.
   Protection restore_to() const noexcept { return restore_to_; }

@@ -35,14 +35,18 @@ struct ReservationState;
 /// Kernel: any Linux; each view adds VMAs (vm.max_map_count, default 65530, counts them).
 class AddressReservation {
  public:
+  /// An empty reservation (nothing reserved).
   AddressReservation() noexcept = default;
   /// Syscall: one mmap. Errors: invalid_argument for size 0 or a size that cannot be rounded to
   /// pages (before any syscall); ENOMEM when the address space is exhausted (RLIMIT_AS, or more
   /// than 128 TiB on x86-64). Allocates one small bookkeeping object.
   explicit AddressReservation(std::size_t size);
+  /// Same; errors go to ec (an empty reservation is returned).
   static AddressReservation create(std::size_t size, std::error_code& ec) noexcept;
+  /// Takes over the reservation; `other` is left empty. data() does not change. No syscall.
   AddressReservation(AddressReservation&& other) noexcept
       : state_(std::exchange(other.state_, nullptr)) {}
+  /// Releases this reservation (as the destructor), then takes over `other`'s.
   AddressReservation& operator=(AddressReservation&& other) noexcept;
   AddressReservation(const AddressReservation&) = delete;
   AddressReservation& operator=(const AddressReservation&) = delete;
@@ -52,8 +56,11 @@ class AddressReservation {
 
   /// The first reserved byte (page-aligned) and the reserved length in bytes.
   std::byte* data() const noexcept;
+  /// The reserved length in bytes (a page multiple); 0 when empty.
   std::size_t size() const noexcept;
+  /// Whether a range is reserved.
   explicit operator bool() const noexcept { return state_ != nullptr; }
+  /// Whether `address` lies in [data(), data() + size()). No syscall, no lock.
   bool contains(const void* address) const noexcept;
   /// Bytes currently occupied by views (whole pages). Takes the internal mutex.
   std::size_t used() const noexcept;
@@ -64,7 +71,10 @@ class AddressReservation {
   Placement at(std::size_t offset) const noexcept { return Placement{this, offset, nullptr}; }
 
   // ---- internal ----
+  /// @cond INTERNAL
+  // The shared bookkeeping the library's map primitive uses; not for callers.
   detail::ReservationState* state() const noexcept { return state_; }
+  /// @endcond
 
  private:
   detail::ReservationState* state_ = nullptr;

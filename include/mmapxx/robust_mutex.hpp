@@ -36,17 +36,20 @@ class RobustMutex {
  public:
   /// Bytes and alignment a mutex needs in the shared memory.
   static constexpr std::size_t size = sizeof(pthread_mutex_t);
+  /// The alignment bytes[offset] must have.
   static constexpr std::size_t alignment = alignof(pthread_mutex_t);
 
   /// Initialises a process-shared robust mutex at bytes[offset] (pthread_mutex_init); throws an
   /// mmapxx::Error (invalid_argument) unless `size` bytes fit there, aligned. Never call it on a
   /// mutex another process may be using. No syscall; no allocation beyond the error message.
   static RobustMutex create(std::span<std::byte> bytes, std::size_t offset = 0);
+  /// Same; errors go to ec.
   static RobustMutex create(std::span<std::byte> bytes, std::size_t offset,
                             std::error_code& ec) noexcept;
   /// The mutex that create() initialised at bytes[offset], in this or another process (same
   /// checks, nothing written).
   static RobustMutex attach(std::span<std::byte> bytes, std::size_t offset = 0);
+  /// Same; errors go to ec.
   static RobustMutex attach(std::span<std::byte> bytes, std::size_t offset,
                             std::error_code& ec) noexcept;
 
@@ -58,19 +61,24 @@ class RobustMutex {
   /// create() it again once no process uses it) and EDEADLK (this thread already owns it) as an
   /// mmapxx::Error.
   LockResult lock(std::chrono::nanoseconds timeout = no_timeout);
+  /// Same; errors go to ec.
   LockResult lock(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
   /// Never waits: Acquired, OwnerDied, or Busy when another thread or process owns it.
   LockResult try_lock();
+  /// Same; errors go to ec.
   LockResult try_lock(std::error_code& ec) noexcept;
   /// After OwnerDied, once the protected data is repaired: marks the mutex usable again
   /// (pthread_mutex_consistent). Errors: EINVAL when the mutex is not in the owner-died state or
   /// the caller does not own it.
   void consistent();
+  /// Same; errors go to ec.
   void consistent(std::error_code& ec) noexcept;
   /// Unlocks (the caller must own it). Errors: EPERM when the caller does not own it.
   void unlock();
+  /// Same; errors go to ec.
   void unlock(std::error_code& ec) noexcept;
 
+  /// The pthread_mutex_t in the shared memory, for pthread calls mmapxx does not wrap.
   pthread_mutex_t* native_handle() const noexcept { return mutex_; }
 
  private:

@@ -56,6 +56,7 @@ class SharedFutex {
   ///   EINVAL; EAGAIN, EINTR and ETIMEDOUT are results, not errors.
   /// Cost: one syscall and a sleep; no allocation. Kernel: any Linux (2.6+).
   WaitResult wait(std::uint32_t expected, std::chrono::nanoseconds timeout) const;
+  /// Same; errors go to ec.
   WaitResult wait(std::uint32_t expected, std::chrono::nanoseconds timeout,
                   std::error_code& ec) const noexcept;
 
@@ -64,8 +65,11 @@ class SharedFutex {
   /// that care keep a "waiters" flag beside the word and skip the call when it is clear.
   /// Errors: EFAULT/EINVAL as an mmapxx::Error.
   int wake_one() const;
+  /// Same; errors go to ec (0 is returned).
   int wake_one(std::error_code& ec) const noexcept;
+  /// Wakes every waiter on this word (see wake_one()).
   int wake_all() const;
+  /// Same; errors go to ec (0 is returned).
   int wake_all(std::error_code& ec) const noexcept;
 
  private:

@@ -31,21 +31,26 @@ namespace mmapxx {
 /// happens only in the process that set it, never in a forked child that inherited the object.
 class SharedMemoryObject : public detail::MemoryObject {
  public:
+  /// An empty object (no descriptor).
   SharedMemoryObject() noexcept = default;
 
   /// O_CREAT|O_EXCL: fails with EEXIST if the name exists.
   static SharedMemoryObject create(std::string name, unsigned mode = 0600);
+  /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject create(std::string name, unsigned mode, std::error_code& ec) noexcept;
   /// An existing object: fails with ENOENT if there is none.
   static SharedMemoryObject open(std::string name);
+  /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open(std::string name, std::error_code& ec) noexcept;
   /// An existing object opened O_RDONLY: enough for map<Access::Read>() and CopyOnWrite, and all a
   /// process gets on someone else's 0644 object. resize() and map<Access::Write>() then fail.
   static SharedMemoryObject open_read_only(std::string name);
+  /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open_read_only(std::string name, std::error_code& ec) noexcept;
   /// Creates, or opens the existing one. Race-free: a peer creating or removing the name at the
   /// same time makes it retry, never fail spuriously. created() tells which happened.
   static SharedMemoryObject open_or_create(std::string name, unsigned mode = 0600);
+  /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open_or_create(std::string name, unsigned mode,
                                            std::error_code& ec) noexcept;
   /// A fresh object named prefix + random suffix, created exclusively (retrying on collision): a
@@ -53,32 +58,42 @@ class SharedMemoryObject : public detail::MemoryObject {
   /// Syscalls: getrandom, shm_open(O_CREAT|O_EXCL) (again on EEXIST, up to 100 times), fchmod.
   /// Errors name `prefix` (the caller's), never the random name tried, which no longer exists.
   static SharedMemoryObject create_unique(std::string prefix, unsigned mode = 0600);
+  /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject create_unique(std::string prefix, unsigned mode,
                                           std::error_code& ec) noexcept;
 
   /// shm_unlink by name, without opening it.
   static void remove(const std::string& name);
+  /// Same; errors go to ec.
   static void remove(const std::string& name, std::error_code& ec) noexcept;
 
+  /// Takes over the descriptor and the remove-on-destroy duty; `other` is left empty.
   SharedMemoryObject(SharedMemoryObject&& other) noexcept;
+  /// Closes this object (and, as the destructor, unlinks its name if remove-on-destroy was set
+  /// in this process and the name still refers to this object),
+  /// then takes over `other`.
   SharedMemoryObject& operator=(SharedMemoryObject&& other) noexcept;
   SharedMemoryObject(const SharedMemoryObject&) = delete;
   SharedMemoryObject& operator=(const SharedMemoryObject&) = delete;
   ~SharedMemoryObject();
 
   unsigned mode() const;  ///< permission bits, from fstat
+  /// Same; errors go to ec (0 is returned).
   unsigned mode(std::error_code& ec) const noexcept;
 
   /// shm_unlink(name()): the name goes away, the memory lives while it is open or mapped. Also
   /// cancels remove-on-destroy.
   void unlink();
+  /// Same; errors go to ec.
   void unlink(std::error_code& ec) noexcept;
 
   /// Owner mode: the destructor unlinks the name (errors ignored).
   void set_remove_on_destroy(bool remove) noexcept;
+  /// Whether the destructor will unlink the name (in this process).
   bool remove_on_destroy() const noexcept { return owner_pid_ != 0; }
 
-  bool created() const noexcept { return created_; }  // this call created the object
+  /// Whether the factory that made this object created it (false when it opened an existing one).
+  bool created() const noexcept { return created_; }
 
  private:
   enum class How { Create, Open, OpenReadOnly, OpenOrCreate, Unique };

@@ -34,22 +34,27 @@ namespace mmapxx {
 /// no_timeout. Cost: the MirroredBuffer's (address space 2*capacity, two VMAs) plus one page.
 class SpscQueue {
  public:
+  /// An empty queue (nothing mapped).
   SpscQueue() noexcept = default;
   /// A new queue of `capacity` bytes (a non-zero multiple of page_size(); invalid_argument
   /// otherwise), in a fresh SealedMemory sealed against shrinking and growing.
   /// Syscalls: memfd_create, posix_fallocate, F_ADD_SEALS, then mmap of the control page and of
   /// the mirror (a reservation and its two halves). Errors: ENOSPC/ENOMEM.
   explicit SpscQueue(std::size_t capacity);
+  /// Same; errors go to ec (an empty queue is returned).
   static SpscQueue create(std::size_t capacity, std::error_code& ec) noexcept;
   /// The peer's side of a queue made by SpscQueue(capacity) in another process. The memory must
   /// start with an initialised control page and be exactly one page plus capacity long
   /// (invalid_argument, "not an mmapxx queue", otherwise). Takes ownership of `memory`.
   static SpscQueue attach(SealedMemory memory);
+  /// Same; errors go to ec (an empty queue is returned).
   static SpscQueue attach(SealedMemory memory, std::error_code& ec) noexcept;
 
+  /// The data bytes the ring holds (0 when empty).
   std::size_t capacity() const noexcept { return ring_.size(); }
   /// The memory to give the peer (send() it, or pass its fd()).
   const SealedMemory& memory() const noexcept { return memory_; }
+  /// Whether the queue is mapped.
   explicit operator bool() const noexcept { return static_cast<bool>(ring_); }
 
   // ---- producer ----
@@ -80,6 +85,7 @@ class SpscQueue {
   /// Marks the queue closed and wakes both sides: the consumer still reads what is left, then
   /// wait_for_data returns false; wait_for_space returns false at once.
   void close() noexcept;
+  /// Whether either side called close(). One acquire load; no syscall.
   bool closed() const noexcept;
 
  private:

@@ -63,7 +63,9 @@ class WriteTracker {
   /// The same, reporting failure in `ec` (the tracker is then empty: page_count() == 0).
   static WriteTracker make(std::span<std::byte> region, Protection restore_to, WriteTracking how,
                            std::error_code& ec) noexcept;
+  /// Takes over the tracking; `other` is left empty. No syscall.
   WriteTracker(WriteTracker&&) noexcept;
+  /// Stops this tracker's tracking (as the destructor), then takes over `other`'s.
   WriteTracker& operator=(WriteTracker&&) noexcept;
   /// Stops tracking: unregisters the userfaultfd range, or restores `restore_to` on every page.
   ~WriteTracker();
@@ -76,21 +78,25 @@ class WriteTracker {
   /// failure); Mprotect: reads the bitmap, no syscall. Throws Error; the ec overload reports it
   /// (and std::errc::not_enough_memory where the vector cannot grow) and returns {}.
   std::vector<std::size_t> dirty_pages() const;
+  /// Same; errors go to ec (and {} is returned).
   std::vector<std::size_t> dirty_pages(std::error_code& ec) const noexcept;
   /// Whether one page was written; false for a page past the end, or if the query fails.
   bool dirty(std::size_t page) const noexcept;
+  /// The number of pages tracked (those the region overlaps); 0 when empty.
   std::size_t page_count() const noexcept;
 
   /// Forgets the dirty pages and write-protects every page again. Userfaultfd: one
   /// UFFDIO_WRITEPROTECT ioctl; Mprotect: one mprotect (which also ends a conservative "all
   /// dirty" state). Throws Error with the errno; the ec overload reports it.
   void reset();
+  /// Same; errors go to ec.
   void reset(std::error_code& ec) noexcept;
 
   /// dirty_pages() and reset() as one step: no write is lost between the two. Userfaultfd: the
   /// PAGEMAP_SCAN ioctl write-protects exactly the pages it reports (PM_SCAN_WP_MATCHING);
   /// Mprotect: read then clear the bitmap, then mprotect. Errors as for dirty_pages and reset.
   std::vector<std::size_t> take_dirty_pages();
+  /// Same; errors go to ec (and {} is returned).
   std::vector<std::size_t> take_dirty_pages(std::error_code& ec) noexcept;
 
  private:
