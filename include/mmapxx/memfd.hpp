@@ -66,8 +66,11 @@ class SealedMemory : public detail::MemoryObject {
                              std::error_code& ec) noexcept;
 
   /// Takes ownership of `fd` (inherited, or received some other way) after checking that it
-  /// carries at least the `required` seals (Seal::None accepts any descriptor). On failure `fd` is
-  /// closed: EPERM when seals are missing, EINVAL when it cannot carry seals at all.
+  /// carries at least the `required` seals (Seal::None accepts any descriptor). `name` is used in
+  /// errors (default: "fd N"). Syscall: one fcntl(F_GET_SEALS), none with Seal::None.
+  /// Errors: EBADF for a negative fd; EPERM when seals are missing (the detail lists required and
+  /// present seals); EINVAL when it cannot carry seals at all (not a memfd). On failure `fd` is
+  /// closed.
   static SealedMemory adopt(int fd, Seal required = fixed_size, std::string name = {});
   /// Same; errors go to ec (`fd` is closed on failure here too).
   static SealedMemory adopt(int fd, Seal required, std::string name, std::error_code& ec) noexcept;
@@ -84,8 +87,12 @@ class SealedMemory : public detail::MemoryObject {
   static SealedMemory receive(int socket, Seal required, std::error_code& ec) noexcept;
 
   /// resize() (from MemoryObject) fails with EPERM once the size is sealed.
-  /// Adds seals (F_ADD_SEALS). Seal::Write fails with EBUSY while a writable shared mapping of
-  /// this memory exists anywhere; after it, map<Access::Write>() fails with EPERM.
+  /// Adds seals; seals are never removed. Syscall: one fcntl(F_ADD_SEALS).
+  /// Errors: invalid_argument for bits outside Seal's values, before any syscall (operation
+  ///   "fcntl(F_ADD_SEALS)"); EPERM once Seal::Final is set; EBUSY for Seal::Write while a writable
+  ///   shared mapping
+  /// of this memory exists anywhere (after it, map<Access::Write>() fails with EPERM); EINVAL
+  /// for FutureWrite before Linux 5.1. A failure adds no seal.
   void seal(Seal seals = fixed_size);
   /// Same; errors go to ec.
   void seal(Seal seals, std::error_code& ec) noexcept;

@@ -40,7 +40,10 @@ class MemoryObject {
   void resize(std::uint64_t size);
   /// Same; errors go to ec.
   void resize(std::uint64_t size, std::error_code& ec) noexcept;
-  std::uint64_t size() const;  ///< fstat
+  /// The memory's current size in bytes (it may change under a peer's resize()). Syscall: one
+  /// fstat. Errors: EBADF on an empty object.
+  std::uint64_t size() const;
+  /// Same; errors go to ec (0 is returned).
   std::uint64_t size(std::error_code& ec) const noexcept;
 
   /// Maps the memory (all of it by default). The mapping outlives this object; a Write mapping
@@ -51,13 +54,17 @@ class MemoryObject {
   MappedFile<A> map(const MapOptions& options = {}) const {
     return MappedFile<A>(fd_, options, name_);
   }
+  /// Same; errors go to ec (an empty MappedFile is returned).
   template <Access A>
   MappedFile<A> map(const MapOptions& options, std::error_code& ec) const noexcept {
     return MappedFile<A>::open(fd_, options, ec, name_);
   }
 
+  /// The name errors use: the shm name, the memfd name, or "fd N" for an adopted descriptor.
   const std::string& name() const noexcept { return name_; }
+  /// The owned descriptor (O_CLOEXEC), -1 when empty; closed by the destructor.
   int fd() const noexcept { return fd_; }
+  /// Whether a descriptor is held.
   explicit operator bool() const noexcept { return fd_ >= 0; }
 
  protected:

@@ -36,6 +36,10 @@ class MirroredBuffer {
   MirroredBuffer() noexcept = default;
   /// Makes a SealedMemory of `size` bytes named `name` (sealed against shrinking and growing, so
   /// a peer that receives it can map it without fear of SIGBUS) and mirrors all of it.
+  /// Errors: invalid_argument (operation "mirror") for a bad size, before any syscall; the errno
+  /// of memfd_create, resize or sealing (operation "memfd_create": ENOMEM, ENOSPC, EMFILE), or of
+  /// the reservation or either half (operation "mmap": ENOMEM, vm.max_map_count). A failure
+  /// leaves nothing mapped and no descriptor open.
   explicit MirroredBuffer(std::size_t size, const std::string& name = "mmapxx-mirror");
   /// Same; errors go to ec (an empty buffer is returned).
   static MirroredBuffer create(std::size_t size, const std::string& name,
@@ -44,6 +48,9 @@ class MirroredBuffer {
   /// received from another process (SealedMemory::receive), so both processes hold a mirrored
   /// view of the same bytes. `offset` must be a page multiple and the range inside the object
   /// (invalid_argument). The memory object may be destroyed afterwards: the views keep it alive.
+  /// Errors: invalid_argument (operation "mirror") for a bad size or offset, before any
+  /// syscall; then as MappedFile's for each half (operation "mmap"). A failure leaves nothing
+  /// mapped.
   MirroredBuffer(const detail::MemoryObject& memory, std::uint64_t offset, std::size_t size);
   /// Same; errors go to ec (an empty buffer is returned).
   static MirroredBuffer create(const detail::MemoryObject& memory, std::uint64_t offset,

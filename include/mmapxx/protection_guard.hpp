@@ -27,7 +27,11 @@ class ProtectionGuard {
   ProtectionGuard() noexcept = default;
   /// Changes the pages covering `range` (aligned outward inside) to `protection` (mprotect); the
   /// destructor sets them back to `restore_to`. For memory that no mmapxx mapping owns; over a
-  /// mapping, use its protect(), which knows what to restore.
+  /// mapping, use its protect(), which knows what to restore. Whole pages change, including bytes
+  /// of the first and last page outside `range`. An empty range gives an inactive guard (no
+  /// syscall). Syscall: one mprotect(2) now, one at the end. Errors: mprotect's errno (EACCES:
+  /// Write on memory mapped from a read-only descriptor; ENOMEM: pages not mapped, or a split
+  /// past vm.max_map_count). A failure changes nothing. Allocates nothing.
   ProtectionGuard(std::span<const std::byte> range, Protection protection, Protection restore_to);
   /// Same; errors go to ec (the guard is then inactive).
   static ProtectionGuard make(std::span<const std::byte> range, Protection protection,

@@ -54,12 +54,12 @@ class RobustMutex {
                             std::error_code& ec) noexcept;
 
   /// Locks, waiting at most `timeout` (no_timeout: until it is free, the only way to block
-  /// forever; a zero timeout is try_lock). Returns Acquired, OwnerDied or Busy (timed out).
-  /// Syscalls: none when uncontended; otherwise futex(FUTEX_WAIT) inside
+  /// forever; a zero or negative timeout is try_lock). Returns Acquired, OwnerDied or Busy (timed
+  /// out). Syscalls: none when uncontended; otherwise futex(FUTEX_WAIT) inside
   /// pthread_mutex_clocklock(CLOCK_MONOTONIC) (glibc 2.30+). Errors: ENOTRECOVERABLE (a previous
   /// owner died and nobody called consistent() before unlocking: the data cannot be trusted;
   /// create() it again once no process uses it) and EDEADLK (this thread already owns it) as an
-  /// mmapxx::Error.
+  /// mmapxx::Error; invalid_argument on a RobustMutex whose create() or attach() failed.
   LockResult lock(std::chrono::nanoseconds timeout = no_timeout);
   /// Same; errors go to ec.
   LockResult lock(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;

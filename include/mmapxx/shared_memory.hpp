@@ -34,11 +34,17 @@ class SharedMemoryObject : public detail::MemoryObject {
   /// An empty object (no descriptor).
   SharedMemoryObject() noexcept = default;
 
-  /// O_CREAT|O_EXCL: fails with EEXIST if the name exists.
+  /// Creates a new, empty (size 0: resize() it) object named `name`, read-write, with exactly
+  /// `mode`. Syscalls: shm_open(O_RDWR|O_CREAT|O_EXCL), then fchmod.
+  /// Errors: invalid_argument for a bad name or a mode with bits outside 0777, before any
+  ///   syscall; EEXIST if the name exists; EACCES, ENFILE/EMFILE. If fchmod fails (operation
+  ///   "fchmod") the name is removed again. A failure leaves no name and no descriptor.
   static SharedMemoryObject create(std::string name, unsigned mode = 0600);
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject create(std::string name, unsigned mode, std::error_code& ec) noexcept;
-  /// An existing object: fails with ENOENT if there is none.
+  /// Opens an existing object read-write. Syscall: shm_open(O_RDWR). Errors: invalid_argument
+  /// for a bad name (before any syscall); ENOENT if there is none; EACCES when its mode does not
+  /// allow this process to write (open_read_only() may still work); ELOOP for a symlink.
   static SharedMemoryObject open(std::string name);
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open(std::string name, std::error_code& ec) noexcept;
@@ -48,7 +54,10 @@ class SharedMemoryObject : public detail::MemoryObject {
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open_read_only(std::string name, std::error_code& ec) noexcept;
   /// Creates, or opens the existing one. Race-free: a peer creating or removing the name at the
-  /// same time makes it retry, never fail spuriously. created() tells which happened.
+  /// same time makes it retry, never fail spuriously. created() tells which happened. `mode`
+  /// applies only when it creates. Syscalls: shm_open(O_CREAT|O_EXCL) and fchmod, or on EEXIST
+  /// shm_open(O_RDWR), repeated while the name keeps appearing and vanishing (at most 100
+  /// rounds, then EAGAIN). Errors: those of create() and open().
   static SharedMemoryObject open_or_create(std::string name, unsigned mode = 0600);
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open_or_create(std::string name, unsigned mode,

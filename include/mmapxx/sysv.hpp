@@ -34,11 +34,17 @@ class SysVSharedMemory {
   /// Same; errors go to ec (an empty object is returned).
   static SysVSharedMemory create(std::size_t size, unsigned mode, key_t key,
                                  std::error_code& ec) noexcept;
-  /// Attaches an existing segment by id (read-only with `read_only`); not its owner.
+  /// Attaches an existing segment by id (read-only with `read_only`, SHM_RDONLY); not its owner
+  /// (remove_on_destroy() is false). Syscalls: shmctl(IPC_STAT) for the size, then shmat.
+  /// Errors: invalid_argument for a negative id (before any syscall); EINVAL for an id that
+  /// names no segment (or one already removed and detached); EACCES when its mode forbids the
+  /// access; EIDRM when it was removed. A failure leaves nothing attached.
   static SysVSharedMemory attach(int id, bool read_only = false);
   /// Same; errors go to ec (an empty object is returned).
   static SysVSharedMemory attach(int id, bool read_only, std::error_code& ec) noexcept;
-  /// Looks up an existing segment by key, then attaches it.
+  /// Looks up an existing segment by key (shmget without IPC_CREAT), then attaches it as
+  /// attach() does. Errors: invalid_argument for IPC_PRIVATE (key 0), which names no existing
+  /// segment, before any syscall; ENOENT when no segment has that key; then attach()'s.
   static SysVSharedMemory open(key_t key, bool read_only = false);
   /// Same; errors go to ec (an empty object is returned).
   static SysVSharedMemory open(key_t key, bool read_only, std::error_code& ec) noexcept;
@@ -57,7 +63,9 @@ class SysVSharedMemory {
   ~SysVSharedMemory();
 
   /// Marks the segment for removal now (IPC_RMID): its key is freed at once and the memory when
-  /// the last process detaches. Cancels remove-on-destroy.
+  /// the last process detaches. Cancels remove-on-destroy. Syscall: shmctl(IPC_RMID). Errors:
+  /// EPERM when this process is neither its creator/owner nor privileged; EINVAL when it is
+  /// gone. This object stays attached.
   void remove();
   /// Same; errors go to ec.
   void remove(std::error_code& ec) noexcept;
