@@ -16,6 +16,11 @@ namespace mmapxx {
 /// pages (whole huge pages with HugePages::Explicit): capacity() reports that rounded length. The
 /// bytes between size() and capacity() are mapped but outside the view. A size of zero gives an
 /// empty region without mmap.
+///
+/// The view and page-level calls come from detail::Mapping and detail::MappingCore
+/// (mmapxx/mapping.hpp, documented there): data(), size(), empty(), bytes(), begin()/end(),
+/// operator[], as<T>(), advise(), advise_unchecked(), lock(), unlock(), residency(), protect(),
+/// set_protection(), protection(), protection_at().
 class AnonymousRegion final : public detail::Mapping<true> {
  public:
   /// An empty region (no mapping).

@@ -33,6 +33,11 @@ namespace mmapxx {
 /// destructor. A descriptor passed in by the caller is never closed: Access::Write keeps its own
 /// duplicate (F_DUPFD_CLOEXEC), so the caller may close theirs at any time; Read and CopyOnWrite
 /// keep none (no syscall beyond fstat and mmap), so such a view can shrink but not grow.
+///
+/// The view and page-level calls come from detail::Mapping and detail::MappingCore
+/// (mmapxx/mapping.hpp, documented there): data(), size(), empty(), bytes(), begin()/end(),
+/// operator[], as<T>(), advise(), advise_unchecked(), lock(), unlock(), residency(), protect(),
+/// set_protection(), protection(), protection_at().
 template <Access A>
 class MappedFile final : public detail::Mapping<A != Access::Read> {
  public:
@@ -71,6 +76,7 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   /// Takes over the view and the descriptor; `other` is left empty. No syscall.
   MappedFile(MappedFile&& other) noexcept;
   /// Unmaps and closes what this object held (as the destructor), then takes over `other`'s.
+  /// Never flushes.
   MappedFile& operator=(MappedFile&& other) noexcept;
   /// munmap of the view and close of the owned descriptor; never msync (no implicit flush), never
   /// throws.

@@ -102,9 +102,10 @@ class MappingCore {
   /// Like advise(), for the hints that discard contents (see UncheckedAdvice): after it, the
   /// range may read as zero or as the file's contents. Syscalls: one madvise(2) over the range
   /// aligned outward to pages. Errors: as advise(); EINVAL where the memory does not support the
-  /// hint (Free on a file or shared mapping, Remove on memory that is not shmem/tmpfs or a
-  /// filesystem with hole punching). Whole pages are affected, including bytes of the first and
-  /// last page that lie outside the range.
+  /// hint (Free on a file, huge-page or shared mapping; DontNeed on locked pages; Remove on a
+  /// mapping that is not shared and writable); EOPNOTSUPP for Remove where the filesystem cannot
+  /// punch holes. Whole pages are affected, including bytes of the first and last page that lie
+  /// outside the range.
   void advise_unchecked(UncheckedAdvice advice, std::size_t offset = 0,
                         std::size_t length = whole) const;
   /// Same; errors go to ec.

@@ -46,6 +46,9 @@ inline constexpr Seal fixed_size = Seal::Shrink | Seal::Grow;
 /// Owns a memfd: created MFD_CLOEXEC|MFD_ALLOW_SEALING, resizable until sealed. Give it to another
 /// process with send() (SCM_RIGHTS) or by inheritance across fork/exec; the peer takes it with
 /// receive() or adopt(), which by default refuse memory whose size is not sealed.
+///
+/// resize(), size(), map<A>(), name(), fd() and operator bool come from detail::MemoryObject
+/// (mmapxx/memory_object.hpp, documented there).
 class SealedMemory : public detail::MemoryObject {
  public:
   /// An empty object (no descriptor).

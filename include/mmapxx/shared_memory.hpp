@@ -29,6 +29,9 @@ namespace mmapxx {
 /// The object owns its descriptor (closed by the destructor). The name is removed only by unlink()
 /// or remove(), or by the destructor when set_remove_on_destroy(true) was asked for; that removal
 /// happens only in the process that set it, never in a forked child that inherited the object.
+///
+/// resize(), size(), map<A>(), name(), fd() and operator bool come from detail::MemoryObject
+/// (mmapxx/memory_object.hpp, documented there).
 class SharedMemoryObject : public detail::MemoryObject {
  public:
   /// An empty object (no descriptor).

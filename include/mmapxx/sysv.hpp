@@ -38,7 +38,7 @@ class SysVSharedMemory {
   /// (remove_on_destroy() is false). Syscalls: shmctl(IPC_STAT) for the size, then shmat.
   /// Errors: invalid_argument for a negative id (before any syscall); EINVAL for an id that
   /// names no segment (or one already removed and detached); EACCES when its mode forbids the
-  /// access; EIDRM when it was removed. A failure leaves nothing attached.
+  /// access. A failure leaves nothing attached.
   static SysVSharedMemory attach(int id, bool read_only = false);
   /// Same; errors go to ec (an empty object is returned).
   static SysVSharedMemory attach(int id, bool read_only, std::error_code& ec) noexcept;
