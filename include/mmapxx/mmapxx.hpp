@@ -23,6 +23,7 @@
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/spsc_queue.hpp"
 #include "mmapxx/sysv.hpp"
+#include "mmapxx/version.hpp"
 #include "mmapxx/write_tracker.hpp"
 
 /// @namespace mmapxx
