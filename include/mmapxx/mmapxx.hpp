@@ -25,10 +25,3 @@
 #include "mmapxx/sysv.hpp"
 #include "mmapxx/version.hpp"
 #include "mmapxx/write_tracker.hpp"
-
-/// @namespace mmapxx
-/// Safe, zero-overhead RAII types over POSIX memory mapping: file and anonymous mappings
-/// (MappedFile, AnonymousRegion), shared memory (SharedMemoryObject, SealedMemory,
-/// SysVSharedMemory), address-space reservations, fault translation, write tracking and
-/// process-shared synchronisation. Every failure is an mmapxx::Error; every throwing call has a
-/// noexcept overload taking std::error_code& last.
