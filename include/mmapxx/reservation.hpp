@@ -70,7 +70,7 @@ class AddressReservation {
   /// with EEXIST or ENOMEM, naming the range).
   Placement at(std::size_t offset) const noexcept { return Placement{this, offset, nullptr}; }
 
-  // ---- internal ----
+  // ---- internal: for the library only (a member, so no file-level fence) ----
   /// @cond INTERNAL
   // The shared bookkeeping the library's map primitive uses; not for callers.
   detail::ReservationState* state() const noexcept { return state_; }
