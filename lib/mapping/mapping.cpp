@@ -275,7 +275,12 @@ Failure MappingCore::residency_of(std::size_t offset, std::size_t length,
                                   Residency& out) const noexcept {
   out = {};
   Failure f = on_pages("mincore", offset, length, [&](PageSpan s) {
-    out.pages.resize(s.length / page_size());
+    try {
+      out.pages.resize(s.length / page_size());
+    } catch (const std::bad_alloc&) {  // one byte a page: a huge view may not fit in the heap
+      errno = ENOMEM;
+      return -1;
+    }
     return ::mincore(s.begin, s.length, out.pages.data());
   });
   if (f) return f;

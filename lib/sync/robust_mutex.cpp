@@ -16,15 +16,13 @@ namespace {
 detail::Failure locate(const char* operation, std::span<std::byte> bytes, std::size_t offset,
                        pthread_mutex_t*& out) noexcept {
   if (offset > bytes.size() || RobustMutex::size > bytes.size() - offset)
-    return detail::invalid_argument(operation, "a mutex of " + std::to_string(RobustMutex::size) +
-                                                   " bytes at offset " + std::to_string(offset) +
-                                                   " does not fit in " +
-                                                   std::to_string(bytes.size()) + " bytes");
+    return detail::invalid_argument(operation,
+                                    "a mutex of %zu bytes at offset %zu does not fit in %zu bytes",
+                                    RobustMutex::size, offset, bytes.size());
   std::byte* at = bytes.data() + offset;
   if (reinterpret_cast<std::uintptr_t>(at) % RobustMutex::alignment != 0)
-    return detail::invalid_argument(operation, "offset " + std::to_string(offset) +
-                                                   " is not aligned to " +
-                                                   std::to_string(RobustMutex::alignment));
+    return detail::invalid_argument(operation, "offset %zu is not aligned to %zu", offset,
+                                    RobustMutex::alignment);
   out = reinterpret_cast<pthread_mutex_t*>(at);
   return {};
 }
