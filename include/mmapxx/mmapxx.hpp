@@ -13,6 +13,7 @@
 #include "mmapxx/options.hpp"
 #include "mmapxx/page.hpp"
 #include "mmapxx/protection_guard.hpp"
+#include "mmapxx/scan.hpp"
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/sysv.hpp"
 #include "mmapxx/write_tracker.hpp"
