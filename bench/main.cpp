@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
                  "what the timed runs do with the bytes: memchr (memory speed, an upper bound) "
                  "or crc32c (SSE4.2 where present)")
       ->check(CLI::IsMember({"memchr", "crc32c"}));
+  app.add_flag("--set-readahead", config.set_readahead,
+               "matrix scenario: set read_ahead_kb of the disk under --dir to 128, 2048 and 8192 "
+               "(root; restored at exit and on SIGINT/SIGTERM)");
   app.add_flag("--list", list, "list the scenarios");
   CLI11_PARSE(app, argc, argv);
   config.self = self_path(argv[0]);

@@ -25,6 +25,7 @@ void scenario_copy(Context& ctx);
 void scenario_anon(Context& ctx);
 void scenario_shm(Context& ctx);
 void scenario_tracking(Context& ctx);
+void scenario_matrix(Context& ctx);
 
 inline const std::vector<Scenario>& all_scenarios() {
   static const std::vector<Scenario> list = {
@@ -39,6 +40,8 @@ inline const std::vector<Scenario>& all_scenarios() {
       {"shm", "64 KiB messages between two processes: shared memory vs pipe", scenario_shm},
       {"tracking", "dirty-page tracking per page: userfaultfd vs mprotect + SIGSEGV",
        scenario_tracking},
+      {"matrix", "scan and random reads per page-cache state (read_ahead_kb, folio size)",
+       scenario_matrix},
   };
   return list;
 }
