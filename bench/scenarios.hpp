@@ -26,6 +26,7 @@ void scenario_anon(Context& ctx);
 void scenario_shm(Context& ctx);
 void scenario_tracking(Context& ctx);
 void scenario_matrix(Context& ctx);
+void scenario_beyond(Context& ctx);
 
 inline const std::vector<Scenario>& all_scenarios() {
   static const std::vector<Scenario> list = {
@@ -42,6 +43,8 @@ inline const std::vector<Scenario>& all_scenarios() {
        scenario_tracking},
       {"matrix", "scan and random reads per page-cache state (read_ahead_kb, folio size)",
        scenario_matrix},
+      {"beyond", "random reads and a scan of a file 4x a memory cgroup's cap, over time",
+       scenario_beyond},
   };
   return list;
 }
