@@ -1,13 +1,20 @@
-// Copy of a warm file: the mmcp tool against cp(1), a read/write loop, copy_file_range(2) and a
-// mapping-to-mapping memcpy. Writeback is not waited for (none of the methods fsyncs), and the
-// destination is deleted, untimed, before every run.
+// Copy of a file: cp(1) against each way mmcp can copy (the default, copy_file_range(2) into
+// fallocated extents; and mmcp --method ...: a bounce buffer, write(2) from populated windows,
+// copy_file_range without fallocate), a read/write loop and a bare copy_file_range loop; on a warm
+// source, a cold one (evicted before every run) and a warm one that is half holes. Writeback is not
+// waited for (none of the methods fsyncs); the destination is deleted, untimed, before every run.
+// Besides the medians, each method's spread is printed as a note: min/median/max of its GB/s, and
+// of its speed relative to the cp run of the same round (the rounds are interleaved).
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include <mmapxx/mmapxx.hpp>
 
@@ -50,81 +57,166 @@ std::string find_mmcp(const Config& cfg) {
   return fs::exists(candidate, ec) ? fs::canonical(candidate, ec).string() : std::string();
 }
 
+// Each method's own wall-clock times, round by round (the harness keeps only medians).
+using Samples = std::map<std::string, std::vector<double>>;
+
+Method timed(std::shared_ptr<Samples> samples, std::string name, std::function<void(Sink&)> run) {
+  return {name, [samples, name, run](Sink& s) {
+            const double start = now_seconds();
+            run(s);
+            (*samples)[name].push_back(now_seconds() - start);
+          }};
+}
+
+std::string spread(std::vector<double> v, const char* format) {
+  if (v.empty()) return "-";
+  std::sort(v.begin(), v.end());
+  char text[96];
+  std::snprintf(text, sizeof text, format, v.front(), median(v), v.back());
+  return text;
+}
+
+// One note per method: GB/s and the ratio to the same round's cp, as min/median/max.
+void note_spread(Context& ctx, const std::string& case_name, const Samples& samples,
+                 const std::vector<Method>& methods, std::size_t size, bool warmup) {
+  if (ctx.config.verify) return;
+  const auto skip = static_cast<std::ptrdiff_t>(warmup ? 1 : 0);
+  const auto& cp = samples.at("cp");
+  for (const Method& m : methods) {
+    const auto& t = samples.at(m.name);
+    std::vector<double> rates, ratios;
+    for (std::size_t i = static_cast<std::size_t>(skip); i < t.size() && i < cp.size(); ++i) {
+      rates.push_back(static_cast<double>(size) / t[i] / 1e9);
+      ratios.push_back(cp[i] / t[i]);
+    }
+    const std::string line = "copy/" + case_name + ": " + m.name + ": " +
+                             spread(rates, "%.2f/%.2f/%.2f GB/s") + ", vs cp same round " +
+                             spread(ratios, "%.2fx/%.2fx/%.2fx") + " (min/median/max of " +
+                             std::to_string(rates.size()) + ")";
+    std::printf("  %s\n", line.c_str());
+    ctx.notes.push_back(line);
+  }
+}
+
+// A warm file of `size` bytes whose every other 64 MiB is a hole.
+std::string sparse_file(Context& ctx, std::size_t size) {
+  const std::string path = ctx.files.temp_path("copy-sparse-source");
+  write_content_file(path, size, MiB);
+  {
+    Fd fd(path, O_RDWR);
+    const std::size_t step = std::min<std::size_t>(64 * MiB, size / 4);
+    for (std::size_t at = step; at + step <= size; at += 2 * step)
+      if (::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(at),
+                      static_cast<off_t>(step)) != 0)
+        throw std::runtime_error("fallocate(PUNCH_HOLE) failed");
+  }
+  read_through(path, MiB);
+  return path;
+}
+
 }  // namespace
 
 void scenario_copy(Context& ctx) {
   const std::size_t size = ctx.config.big();
-  const std::string src = ctx.files.file(size, CacheState::Large);
+  const std::string warm = ctx.files.file(size, CacheState::Large);
+  const std::string cold = ctx.files.file(size, CacheState::Cold);
+  const std::string holes = sparse_file(ctx, size);
   const std::string dst = ctx.files.temp_path("copy-destination");
   const std::string mmcp = find_mmcp(ctx.config);
   auto buffer = std::make_shared<Buffer>(256 * KiB);
-
-  std::vector<Method> m;
-  m.push_back({"cp", [=](Sink& s) {
-                 run_program({"cp", src, dst});
-                 check_copy(s, dst);
-               }});
-  if (!mmcp.empty())
-    m.push_back({"mmcp", [=](Sink& s) {
-                   run_program({mmcp, "-q", src, dst});
-                   check_copy(s, dst);
-                 }});
-  else
+  if (mmcp.empty())
     ctx.notes.push_back("copy: mmcp not found next to mmbench (give --mmcp PATH); skipped");
-  m.push_back({"read/write 256KiB", [=](Sink& s) {
-                 Fd in(src, O_RDONLY);
-                 Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
-                 while (true) {
-                   const ssize_t r = ::read(in.get(), buffer->data(), buffer->size);
-                   if (r < 0) throw std::runtime_error("read");
-                   if (r == 0) break;
-                   write_all(out.get(), buffer->data(), static_cast<std::size_t>(r));
-                 }
-                 check_copy(s, dst);
-               }});
-  m.push_back({"copy_file_range", [=](Sink& s) {
-                 Fd in(src, O_RDONLY);
-                 Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
-                 for (std::size_t left = size; left > 0;) {
-                   const ssize_t n =
-                       ::copy_file_range(in.get(), nullptr, out.get(), nullptr, left, 0);
-                   if (n <= 0) throw std::runtime_error("copy_file_range");
-                   left -= static_cast<std::size_t>(n);
-                 }
-                 check_copy(s, dst);
-               }});
-  // Map only the source and write(2) from the mapping: one copy, no page faults on the
-  // destination.
-  m.push_back({"mmapxx map source + write", [=](Sink& s) {
-                 {
-                   mmapxx::MappedFile<mmapxx::Access::Read> in(src);
-                   in.advise(mmapxx::Advice::Sequential);
-                   Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
-                   for (std::size_t off = 0; off < size; off += MiB)
-                     write_all(out.get(), in.data() + off, std::min(MiB, size - off));
-                 }
-                 check_copy(s, dst);
-               }});
-  m.push_back({"mmapxx map+memcpy", [=](Sink& s) {
-                 {
-                   mmapxx::MappedFile<mmapxx::Access::Read> in(src);
-                   mmapxx::MappedFile<mmapxx::Access::Write> out(
-                       dst, {.creation = mmapxx::Creation::CreateOrTruncate, .initial_size = size});
-                   std::memcpy(out.data(), in.data(), size);
-                 }
-                 check_copy(s, dst);
-               }});
 
-  Group g{.scenario = "copy",
-          .case_name = "warm source",
-          .size = size,
-          .state = ctx.state_of(src, CacheState::Large),
-          .unit = Unit::GBps,
-          .work = static_cast<double>(size),
-          .repeats = ctx.config.repeats(7),
-          .expected = expected_digest(0, size)};
-  g.timing.prepare = [dst] { ::unlink(dst.c_str()); };
-  ctx.run(g, m);
+  const auto methods_for = [&](const std::string& src, std::shared_ptr<Samples> samples) {
+    std::vector<Method> m;
+    m.push_back(timed(samples, "cp", [=](Sink& s) {
+      run_program({"cp", src, dst});
+      check_copy(s, dst);
+    }));
+    // "mmcp" is the default (copy_file_range into fallocated extents); the others are the ways
+    // it was measured against.
+    const std::pair<const char*, std::vector<std::string>> variants[] = {
+        {"mmcp", {}},
+        {"mmcp buffer", {"--method", "buffer"}},
+        {"mmcp write", {"--method", "write"}},
+        {"mmcp write+fallocate", {"--method", "write", "--preallocate"}},
+        {"mmcp copy_file_range", {"--method", "copy_file_range"}},
+    };
+    if (!mmcp.empty())
+      for (const auto& [name, options] : variants) {
+        std::vector<std::string> args = {mmcp, "-q"};
+        args.insert(args.end(), options.begin(), options.end());
+        args.push_back(src);
+        args.push_back(dst);
+        m.push_back(timed(samples, name, [=](Sink& s) {
+          run_program(args);
+          check_copy(s, dst);
+        }));
+      }
+    m.push_back(timed(samples, "read/write 256KiB", [=](Sink& s) {
+      {
+        Fd in(src, O_RDONLY);
+        Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
+        while (true) {
+          const ssize_t r = ::read(in.get(), buffer->data(), buffer->size);
+          if (r < 0) throw std::runtime_error("read");
+          if (r == 0) break;
+          write_all(out.get(), buffer->data(), static_cast<std::size_t>(r));
+        }
+      }
+      check_copy(s, dst);
+    }));
+    m.push_back(timed(samples, "copy_file_range", [=](Sink& s) {
+      {
+        Fd in(src, O_RDONLY);
+        Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
+        for (std::size_t left = size; left > 0;) {
+          const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, left, 0);
+          if (n <= 0) throw std::runtime_error("copy_file_range");
+          left -= static_cast<std::size_t>(n);
+        }
+      }
+      check_copy(s, dst);
+    }));
+    return m;
+  };
+
+  struct Case {
+    const char* name;
+    std::string src;
+    CacheState state;
+    bool evict_first;
+    std::optional<std::uint64_t> expected;
+  };
+  const Case cases[] = {
+      {"warm source", warm, CacheState::Large, false, expected_digest(0, size)},
+      {"cold source", cold, CacheState::Cold, true, expected_digest(0, size)},
+      {"warm, half holes", holes, CacheState::Large, false, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    auto samples = std::make_shared<Samples>();
+    const std::vector<Method> m = methods_for(c.src, samples);
+    Group g{.scenario = "copy",
+            .case_name = c.name,
+            .size = size,
+            .state = ctx.state_of(c.src, c.state),
+            .unit = Unit::GBps,
+            .work = static_cast<double>(size),
+            .repeats = ctx.config.repeats(7),
+            .expected = c.expected};
+    const std::string src = c.src;
+    if (c.evict_first) {
+      g.timing.warmup = false;
+      g.timing.prepare = [dst, src] {
+        ::unlink(dst.c_str());
+        evict(src);
+      };
+    } else {
+      g.timing.prepare = [dst] { ::unlink(dst.c_str()); };
+    }
+    ctx.run(g, m);
+    note_spread(ctx, c.name, *samples, m, size, g.timing.warmup);
+  }
   ::unlink(dst.c_str());
 }
 

@@ -27,6 +27,7 @@ void scenario_shm(Context& ctx);
 void scenario_tracking(Context& ctx);
 void scenario_matrix(Context& ctx);
 void scenario_beyond(Context& ctx);
+void scenario_ring(Context& ctx);
 
 inline const std::vector<Scenario>& all_scenarios() {
   static const std::vector<Scenario> list = {
@@ -45,6 +46,10 @@ inline const std::vector<Scenario>& all_scenarios() {
        scenario_matrix},
       {"beyond", "random reads and a scan of a file 4x a memory cgroup's cap, over time",
        scenario_beyond},
+      {"ring",
+       "4 and 64 KiB messages between two processes: mirrored SpscQueue vs pipe, socket, "
+       "copy-on-wrap ring",
+       scenario_ring},
   };
   return list;
 }

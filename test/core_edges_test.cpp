@@ -340,6 +340,12 @@ TEST_CASE("A create on a full filesystem is ENOSPC now and leaves no file") {
     auto fits = MappedFile<Access::Write>::open(
         path, {.creation = Creation::CreateNew, .initial_size = 4096}, ec);
     if (ec || fits.size() != 4096) return 7;
+    // Growing the view past what the disk holds: ENOSPC, the view and the file as they were.
+    const std::byte* data = fits.data();
+    fits.resize(4 << 20, ec);
+    if (ec != std::errc::no_space_on_device) return 8;
+    if (fits.size() != 4096 || fits.data() != data) return 9;
+    if (std::filesystem::file_size(path) != 4096) return 10;
     return 0;
   });
   REQUIRE(WIFEXITED(status));
@@ -410,4 +416,39 @@ TEST_CASE("Opening a FIFO, a socket or a device never blocks and is a clear erro
   CHECK(zero.size() == 3 * page_size());
   CHECK(zero[page_size()] == std::byte{0});
   CHECK((::fcntl(zero.fd(), F_GETFL) & O_NONBLOCK) == 0);  // kept descriptor blocks as usual
+}
+
+TEST_CASE("Out of descriptors (RLIMIT_NOFILE): EMFILE naming the call, nothing leaked") {
+  TempDir dir;
+  const std::string path = dir.file("data");
+  test::write_file(path, "bytes");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  const int status = test::run_in_child([&] {
+    const std::size_t maps = test::mapping_count();
+    // No descriptor number is free any more.
+    rlimit old{};
+    ::getrlimit(RLIMIT_NOFILE, &old);
+    const rlimit limit{static_cast<rlim_t>(fd + 1), old.rlim_max};
+    for (int n = 0; n <= fd; ++n)
+      if (::fcntl(n, F_GETFD) < 0) ::dup2(fd, n);
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 3;
+    std::error_code ec;
+    auto by_path = MappedFile<Access::Read>::open(path, {}, ec);
+    if (ec != std::errc::too_many_files_open) return 4;
+    auto by_fd = MappedFile<Access::Write>::open(fd, {}, ec);  // needs a duplicate
+    if (ec != std::errc::too_many_files_open) return 5;
+    try {
+      MappedFile<Access::Write> thrown(path);
+      return 6;
+    } catch (const Error& e) {
+      if (e.operation() != "open" || e.path() != path) return 7;
+    }
+    ::setrlimit(RLIMIT_NOFILE, &old);  // reading /proc/self/maps needs a descriptor
+    if (test::mapping_count() != maps) return 8;
+    return 0;
+  });
+  ::close(fd);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

@@ -321,7 +321,7 @@ TEST_CASE("a name with a NUL byte is refused, with the NUL escaped", "[budget]")
   }
 }
 
-TEST_CASE("sizes and offsets near 2^64 are refused before any system call", "[budget]") {
+TEST_CASE("sizes and offsets near 2^64 are EOVERFLOW before any system call", "[budget]") {
   LeakCheck leaks;
   const std::uint64_t huge[] = {UINT64_MAX,
                                 UINT64_MAX - 1,
@@ -342,25 +342,25 @@ TEST_CASE("sizes and offsets near 2^64 are refused before any system call", "[bu
         target->resize(size);
         FAIL("resize accepted");
       } catch (const Error& e) {
-        CHECK(e.code() == std::errc::invalid_argument);
+        CHECK(e.code() == std::errc::value_too_large);
         CHECK(e.operation() == "resize");  // not posix_fallocate/ftruncate: no syscall was made
       }
       std::error_code ec;
       target->resize(size, ec);
-      CHECK(ec == std::errc::invalid_argument);
+      CHECK(ec == std::errc::value_too_large);
       CHECK(target->size() == 4096);
 
       // Map ranges: offset near 2^64, or offset + length wrapping past it.
-      for (const MapOptions options :
+      for (const MapOptions& options :
            {MapOptions{.offset = size, .length = 128}, MapOptions{.offset = 77, .length = size},
             MapOptions{.offset = size}}) {
         target->map<Access::Read>(options, ec);
-        CHECK(ec == std::errc::invalid_argument);
+        CHECK(ec == std::errc::value_too_large);
         try {
           target->map<Access::Write>(options);
           FAIL("map accepted");
         } catch (const Error& e) {
-          CHECK(e.code() == std::errc::invalid_argument);
+          CHECK(e.code() == std::errc::value_too_large);
           CHECK(e.operation() == "mmap");
           CHECK(e.path() == target->name());
         }
@@ -368,7 +368,7 @@ TEST_CASE("sizes and offsets near 2^64 are refused before any system call", "[bu
     }
     std::error_code ec;
     SealedMemory::create("mmapxx-test", size, ec);
-    CHECK(ec == std::errc::invalid_argument);
+    CHECK(ec == std::errc::value_too_large);
 
     // System V: the size rounded up to pages would wrap; refused by us, not by the kernel.
     if (size > UINT64_MAX - 4095) {
@@ -376,7 +376,7 @@ TEST_CASE("sizes and offsets near 2^64 are refused before any system call", "[bu
         SysVSharedMemory::create(static_cast<std::size_t>(size));
         FAIL("shmget accepted");
       } catch (const Error& e) {
-        CHECK(e.code() == std::errc::invalid_argument);
+        CHECK(e.code() == std::errc::value_too_large);
         CHECK(contains(e.detail(), "2^64"));
       }
     }
@@ -395,7 +395,8 @@ TEST_CASE("noexcept overloads report ENOMEM when the heap is exhausted, never te
   REQUIRE(pid >= 0);
   if (pid == 0) {
     // Everything the calls below take by value is made before the heap runs out.
-    std::string bad_name = "no-slash-" + std::string(40, 'x');
+    std::string bad_name = shm_prefix() + std::string("nul\0", 4);
+    std::string prefix = shm_prefix() + std::string(40, 'x');
     std::error_code ec;
     SealedMemory memory("mmapxx-test", 4096);
     rlimit limit{};
@@ -410,9 +411,12 @@ TEST_CASE("noexcept overloads report ENOMEM when the heap is exhausted, never te
     // Through a volatile sink: at -O2 an unused malloc may be elided, leaving the heap intact.
     for (std::size_t size = 1 << 20; size > 0; size /= 2)
       for (void* p = std::malloc(size); p != nullptr; p = std::malloc(size)) heap_sink = p;
-    // A name error is reported as such: its message needs no heap (detail::Failure is inline).
+    // A name error is reported with its own errno: its message needs no heap.
     SharedMemoryObject::create(std::move(bad_name), 0600, ec);
     if (ec != std::errc::invalid_argument) ::_exit(1);
+    // create_unique builds names on the heap: without memory it reports ENOMEM, never aborts.
+    SharedMemoryObject::create_unique(std::move(prefix), 0600, ec);
+    if (ec != std::errc::not_enough_memory) ::_exit(3);
     // Missing seals keep their errno, EPERM, even when the detail cannot be written.
     const int copy = ::fcntl(memory.fd(), F_DUPFD_CLOEXEC, 0);
     SealedMemory::adopt(copy, fixed_size, {}, ec);

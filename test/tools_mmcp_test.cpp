@@ -1,7 +1,11 @@
 // mmcp: byte-identical copies of every size, sparse files kept sparse, cp's rules for the
 // destination, refusals, and never a half-written destination or a leftover temporary.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
 #include <random>
+#include <thread>
 #include <utility>
 
 #include "tools_support.hpp"
@@ -163,32 +167,43 @@ TEST_CASE("mmcp refuses the same file, directories, FIFOs and devices", "[tools]
 
 TEST_CASE("mmcp of a file truncated under it fails with exit 1 and leaves nothing behind",
           "[tools][mmcp][truncation]") {
-  ScratchDir dir;
-  const std::string src = dir.file("src");
-  const std::string dst = dir.file("dst");
-  write_file(src, random_bytes(8 << 20));
-  write_file(dst, "the old destination");
-  ToolRun run(dir, {MMCP, src, dst}, true);
-  REQUIRE(run.wait_paused());
-  CHECK(dir.hidden().size() == 1);  // the temporary exists while it runs
-  REQUIRE(::truncate(src.c_str(), 4096) == 0);
-  run.resume();
-  const ToolResult r = run.finish();
-  CHECK_FALSE(WIFSIGNALED(r.status));
-  CHECK(r.exited(1));
-  CHECK(r.err == "mmcp: " + src + ": file was truncated while reading (SIGBUS at offset 4096)\n");
-  CHECK(read_file(dst) == "the old destination");
-  CHECK(dir.hidden().empty());
+  const std::pair<std::string, std::string> methods[] = {
+      {"", "end of file moved at offset 4096"},  // the default: copy_file_range
+      {"buffer", "SIGBUS at offset 4096"},
+      {"write", "MADV_POPULATE_READ: EFAULT at offset 4096"},
+      {"copy_file_range", "end of file moved at offset 4096"},
+  };
+  for (const auto& [method, how] : methods) {
+    INFO("method '" << method << "'");
+    ScratchDir dir;
+    const std::string src = dir.file("src");
+    const std::string dst = dir.file("dst");
+    write_file(src, random_bytes(8 << 20));
+    write_file(dst, "the old destination");
+    std::vector<std::string> argv = {MMCP, src, dst};
+    if (!method.empty()) argv.insert(argv.begin() + 1, "--method=" + method);
+    ToolRun run(dir, argv, true);
+    REQUIRE(run.wait_paused());
+    CHECK(dir.hidden().empty());  // ext4: an unnamed O_TMPFILE while it runs
+    REQUIRE(::truncate(src.c_str(), 4096) == 0);
+    run.resume();
+    const ToolResult r = run.finish();
+    CHECK_FALSE(WIFSIGNALED(r.status));
+    CHECK(r.exited(1));
+    CHECK(r.err == "mmcp: " + src + ": file was truncated while reading (" + how + ")\n");
+    CHECK(read_file(dst) == "the old destination");
+    CHECK(dir.hidden().empty());
+  }
 }
 
-TEST_CASE("mmcp interrupted by SIGINT or SIGTERM removes its temporary", "[tools][mmcp]") {
+TEST_CASE("mmcp interrupted by SIGINT or SIGTERM leaves nothing", "[tools][mmcp]") {
   ScratchDir dir;
   const std::string src = dir.file("src");
   write_file(src, random_bytes(1 << 20));
   for (int sig : {SIGINT, SIGTERM}) {
     ToolRun run(dir, {MMCP, src, dir.file("dst")}, true);
     REQUIRE(run.wait_paused());
-    CHECK(dir.hidden().size() == 1);
+    CHECK(dir.hidden().empty());  // ext4: the copy has no name until it is complete
     run.signal(sig);
     run.resume();
     const ToolResult r = run.finish();
@@ -197,4 +212,117 @@ TEST_CASE("mmcp interrupted by SIGINT or SIGTERM removes its temporary", "[tools
     CHECK(dir.hidden().empty());
     CHECK_FALSE(std::filesystem::exists(dir.file("dst")));
   }
+}
+
+TEST_CASE("every mmcp copy method copies sparse and dense files exactly", "[tools][mmcp]") {
+  ScratchDir dir;
+  const std::string src = dir.file("src");
+  {
+    const std::string block = random_bytes(3 << 20, 11);
+    const int fd = ::open(src.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, block.data(), block.size(), 1 << 20) ==
+            static_cast<ssize_t>(block.size()));
+    REQUIRE(::pwrite(fd, block.data(), 5000, 70 << 20) == 5000);
+    REQUIRE(::ftruncate(fd, 90 << 20) == 0);
+    ::close(fd);
+  }
+  for (const std::string method : {"buffer", "write", "copy_file_range"})
+    for (const bool preallocate : {false, true}) {
+      INFO(method << (preallocate ? " --preallocate" : ""));
+      const std::string dst = dir.file("dst-" + method + (preallocate ? "-p" : ""));
+      std::vector<std::string> argv = {MMCP, "--method", method, src, dst};
+      if (preallocate) argv.insert(argv.begin() + 1, "--preallocate");
+      const ToolResult r = run_tool(dir, argv);
+      CHECK(r.exited(0));
+      CHECK(r.err.empty());
+      CHECK(same_contents(dst, src));
+      CHECK(data_extents(dst) == data_extents(src));
+    }
+  CHECK(run_tool(dir, {MMCP, "--method", "nope", src, dir.file("x")}).exited(2));
+  CHECK(dir.hidden().empty());
+}
+
+namespace {
+
+// Kills mmcp at `count` random instants of a copy of `size` bytes in `where`, and checks after
+// each kill: the destination is absent or complete, and nothing else is in the directory.
+void kill_at_random(const std::filesystem::path& where, std::size_t size, int count) {
+  TempDir dir(where);
+  ScratchDir logs;
+  const std::string src = dir.file("src");
+  const std::string dst = dir.file("dst");
+  {
+    std::string chunk = random_bytes(1 << 20, 3);
+    std::ofstream out(src, std::ios::binary);
+    for (std::size_t i = 0; i < size >> 20; ++i) {
+      chunk[0] = static_cast<char>(i);
+      out << chunk;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(run_tool(logs, {MMCP, src, dst}).exited(0));
+  const auto full = std::chrono::steady_clock::now() - start;
+  REQUIRE(::unlink(dst.c_str()) == 0);
+  std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  int killed_mid_copy = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto delay = std::chrono::duration_cast<std::chrono::microseconds>(full) *
+                       std::uniform_real_distribution<double>(0.05, 1.0)(rng);
+    ToolRun run(logs, {MMCP, src, dst});
+    std::this_thread::sleep_for(delay);
+    run.signal(SIGKILL);
+    const ToolResult r = run.finish();
+    if (WIFSIGNALED(r.status)) ++killed_mid_copy;
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+      names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    INFO("kill after " << delay.count() << " us of " << full.count() / 1000 << " us");
+    if (names.size() == 2) {
+      CHECK(names == std::vector<std::string>{"dst", "src"});
+      struct stat st {};
+      REQUIRE(::stat(dst.c_str(), &st) == 0);
+      CHECK(static_cast<std::size_t>(st.st_size) == size);
+      CHECK(same_contents(dst, src));
+      ::unlink(dst.c_str());
+    } else {
+      CHECK(names == std::vector<std::string>{"src"});
+    }
+  }
+  INFO(killed_mid_copy << " of " << count << " kills landed before mmcp ended");
+  CHECK(killed_mid_copy > 0);
+}
+
+}  // namespace
+
+TEST_CASE("mmcp killed by SIGKILL at any instant leaves no partial file and no temporary",
+          "[tools][mmcp][sigkill]") {
+  SECTION("ext4 (/var/tmp)") {
+    kill_at_random("/var/tmp", std::size_t{256} << 20, 6);
+  }
+  SECTION("tmpfs (/dev/shm)") {
+    kill_at_random("/dev/shm", std::size_t{256} << 20, 6);
+  }
+}
+
+TEST_CASE("mmcp on a full filesystem names the operation, the file and the syscall",
+          "[tools][mmcp][enospc]") {
+  ScratchDir dir;
+  if (std::system("unshare -m true 2>/dev/null") != 0) {
+    std::puts("skipped: cannot make a private mount namespace (unshare -m) here");
+    return;
+  }
+  const std::string src = dir.file("src");
+  write_file(src, random_bytes(4 << 20));
+  std::filesystem::create_directory(dir.file("small"));
+  const std::string small = dir.file("small");
+  // A 1 MiB tmpfs seen only inside the child's mount namespace.
+  const std::string out =
+      shell("unshare -m sh -c 'mount -t tmpfs -o size=1m mmapxx-test " + small + " && " + MMCP +
+            " " + src + " " + small + "/dst 2>&1; echo \"exit $?\"; ls -A " + small + "'");
+  INFO(out);
+  CHECK(out.rfind("mmcp: write " + small + "/dst: No space left on device (", 0) == 0);
+  CHECK(out.find(")\nexit 1\n") != std::string::npos);
+  CHECK(out.substr(out.find("exit 1\n") + 7).empty());  // ls -A: nothing left
 }

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
+#include <sys/resource.h>
+
 #include "tools_support.hpp"
 
 using namespace mmapxx::test;
@@ -121,4 +123,55 @@ TEST_CASE("mmtouch --touch of a file truncated under it exits 1, never by SIGBUS
   CHECK_FALSE(WIFSIGNALED(r.status));
   CHECK(r.exited(1));
   CHECK(r.err.find("mmtouch: " + file + ": file was truncated while reading") == 0);
+}
+
+TEST_CASE("mmtouch counts a 1 TiB sparse file in bounded memory", "[tools][mmtouch][bounded]") {
+  TempDir dir("/var/tmp");
+  ScratchDir logs;
+  const std::string file = dir.file("huge");
+  const off_t size = off_t{1} << 40;
+  {
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    if (::ftruncate(fd, size) != 0) {
+      ::close(fd);
+      std::puts("skipped: this filesystem cannot hold a 1 TiB sparse file");
+      return;
+    }
+    const std::string data(1 << 20, 'x');  // 256 resident pages in the middle
+    REQUIRE(::pwrite(fd, data.data(), data.size(), size / 2) == static_cast<ssize_t>(data.size()));
+    ::close(fd);
+  }
+  for (const char* verbose : {"-q", "-v"}) {
+    INFO(verbose);
+    const std::string out = logs.file(std::string("out") + verbose);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      if (verbose[1] == 'v')
+        ::execl(MMTOUCH, MMTOUCH, "-v", file.c_str(), static_cast<char*>(nullptr));
+      else
+        ::execl(MMTOUCH, MMTOUCH, "--json", file.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int status = 0;
+    struct rusage usage {};
+    REQUIRE(::wait4(pid, &status, 0, &usage) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    INFO("peak RSS " << usage.ru_maxrss << " KiB");
+    CHECK(usage.ru_maxrss < 64 * 1024);  // one byte per page would be 256 MiB
+    const std::string text = read_file(out);
+    INFO(text);
+    if (verbose[1] == 'v') {
+      CHECK(text.find("       256/268435456") != std::string::npos);
+      // The 1 MiB at 512 GiB straddles two characters of 4473925 pages.
+      CHECK(text.find("[" + std::string(29, '.') + "11" + std::string(29, '.') + "]") !=
+            std::string::npos);
+    } else {
+      CHECK(text.find("\"pages\": 268435456, \"resident_pages\": 256,") != std::string::npos);
+    }
+  }
 }

@@ -38,7 +38,7 @@ inline long increment_counter(std::span<std::byte> text) {
     if (c >= '0' && c <= '9') value = value * 10 + (c - '0');
   }
   ++value;
-  char digits[12];
+  char digits[24];  // room for any long: GCC cannot see that value % 10^10 has 10 digits
   std::snprintf(digits, sizeof digits, "%010ld\n", value % 10'000'000'000);
   std::copy_n(reinterpret_cast<const std::byte*>(digits), 11, text.begin());
   return value;

@@ -1,5 +1,6 @@
-// mmcp SRC DST: copies a regular file through read-only mapped windows, atomically (a temporary
-// beside DST renamed into place when complete), keeping the holes of sparse files.
+// mmcp SRC DST: copies a regular file atomically (mmapxx::ReplacementFile: an unnamed O_TMPFILE
+// linked into place when complete, or a temporary beside DST renamed over it), keeping the holes
+// of sparse files. How each data extent is copied: copy_methods.hpp.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,11 +8,12 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "copy_methods.hpp"
 #include "extents.hpp"
 #include "file_handle.hpp"
-#include "mapped_reader.hpp"
+#include "mmapxx/durability.hpp"
 #include "progress.hpp"
-#include "temp_file.hpp"
+#include "signal_cleanup.hpp"
 #include "tool_main.hpp"
 
 namespace {
@@ -51,17 +53,6 @@ Target resolve_target(const std::string& src, const struct stat& src_st, const s
   return target;
 }
 
-void pwrite_all(int fd, std::span<const std::byte> chunk, std::uint64_t offset,
-                const std::string& name) {
-  while (!chunk.empty()) {
-    const ssize_t n = ::pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) mmtools::fail_errno(name, errno);
-    chunk = chunk.subspan(static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,33 +67,50 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", progress_flag, "Show a progress bar even for small files or no tty");
   app.add_flag("-q,--quiet", quiet, "Never show a progress bar");
   app.add_flag("--fsync", durable, "fsync the copy and its directory before returning");
+  std::string method_name;
+  bool preallocate = false;
+  // For mmbench's copy group: the alternatives mmcp was measured against.
+  app.add_option("--method", method_name, "buffer, write or copy_file_range")->group("");
+  app.add_flag("--preallocate", preallocate, "fallocate each extent before copying it")->group("");
   return mmtools::run(app, argc, argv, [&] {
+    mmtools::CopyMethod method = mmtools::default_method;
+    if (method_name.empty())
+      preallocate = mmtools::default_preallocate;
+    else if (!mmtools::parse_copy_method(method_name, method))
+      throw mmtools::UsageError("unknown --method '" + method_name + "'");
     struct stat src_st {};
     const mmtools::UniqueFd in = mmtools::open_regular(src, src_st);
     const Target target = resolve_target(src, src_st, dst);
     const auto size = static_cast<std::uint64_t>(src_st.st_size);
 
-    mmtools::TempFile out(target.path);
+    mmtools::install_signal_cleanup();
+    mmapxx::ReplacementFile out(target.path);
+    mmtools::set_signal_cleanup(out.temporary_path().string());
     const bool show =
         !quiet && (progress_flag || (::isatty(STDERR_FILENO) && size >= progress_threshold));
     mmtools::Progress progress(show, "mmcp", size);
-    mmtools::for_each_data_extent(
-        in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
-          mmtools::stream_range(in.get(), src, offset, length,
-                                [&](std::span<const std::byte> chunk, std::uint64_t at) {
-                                  pwrite_all(out.fd(), chunk, at, target.path);
-                                  progress.update(at + chunk.size());
-                                });
-        });
+    const mmtools::CopyTarget to{out.fd(), target.path, preallocate};
+    // Where the filesystem can share extents, the copy is instant and keeps the holes.
+    const bool cloned =
+        method == mmtools::CopyMethod::CopyRange && size > 0 && mmtools::clone_file(in.get(), to);
+    if (!cloned)
+      mmtools::for_each_data_extent(
+          in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
+            mmtools::copy_extent(method, in.get(), src, to, offset, length,
+                                 [&](std::uint64_t done) { progress.update(done); });
+          });
     // A file that shrank behind our back must not be passed off as a complete copy.
     struct stat after {};
     if (::fstat(in.get(), &after) != 0) mmtools::fail_errno(src, errno);
     if (static_cast<std::uint64_t>(after.st_size) < size)
       mmtools::fail_truncated(src, static_cast<std::uint64_t>(after.st_size), "end of file moved");
+    // Trailing hole: the size without blocks.
     if (::ftruncate(out.fd(), static_cast<off_t>(size)) != 0)
-      mmtools::fail_errno(target.path, errno);
+      mmtools::fail_write(target.path, errno, "ftruncate");
     progress.finish();
-    out.commit(target.mode, durable);
+    const mmtools::SignalsHeld held;
+    out.commit({.mode = target.mode, .existing = mmapxx::Existing::Replace, .durable = durable});
+    mmtools::set_signal_cleanup({});
     return 0;
   });
 }

@@ -1,5 +1,6 @@
-// mmtouch FILE|DIR...: how much of each file is in the page cache (mincore over a mapping), and
-// optionally bring it in (--touch), drop it (--evict) or pin it (--lock) first.
+// mmtouch FILE|DIR...: how much of each file is in the page cache (mmapxx::page_cache_stats:
+// cachestat, or mincore over windows; memory bounded for any file size), and optionally bring it
+// in (--touch), drop it (--evict) or pin it (--lock) first.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -52,25 +53,24 @@ std::vector<std::string> collect(const std::vector<std::string>& args, bool recu
   return files;
 }
 
-// With --lock the mapping is kept (and locked) until the end; otherwise it goes right away.
+// With --lock the mapping is kept (and locked) until the end; nothing else stays mapped.
 void process(const std::string& path, const Settings& settings,
              std::vector<mmtools::FileResidency>& results, std::vector<mmtools::ReadMap>& held) {
   struct stat st {};
   const mmtools::UniqueFd fd = mmtools::open_regular(path, st);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
   if (settings.evict) mmtools::evict(fd.get(), path);
-  mmtools::ReadMap map(fd.get(), {}, path);
-  mmtools::pause_for_test();
-  if (settings.touch) mmtools::touch(map, path);
-  if (settings.lock && !map.empty()) map.lock();
-  results.push_back(mmtools::measure(map, path, static_cast<std::uint64_t>(st.st_size)));
-  if (settings.lock) held.push_back(std::move(map));
+  if (settings.touch) mmtools::touch(fd.get(), path, size);
+  if (settings.lock && size > 0) held.push_back(mmtools::lock(fd.get(), path));
+  results.push_back(mmtools::measure(fd.get(), path, size, settings.verbose));
 }
 
 void hold_until_signalled(const std::vector<mmtools::FileResidency>& results) {
-  std::size_t pages = 0;
+  std::uint64_t pages = 0;
   for (const auto& r : results) pages += r.resident;
   std::fflush(stdout);
-  std::fprintf(stderr, "mmtouch: %zu pages locked; holding them until SIGINT or SIGTERM\n", pages);
+  std::fprintf(stderr, "mmtouch: %llu pages locked; holding them until SIGINT or SIGTERM\n",
+               static_cast<unsigned long long>(pages));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -83,11 +83,11 @@ void hold_until_signalled(const std::vector<mmtools::FileResidency>& results) {
 
 int main(int argc, char** argv) {
   CLI::App app(
-      "Report how much of each file is in the page cache (resident pages, as mincore "
-      "sees them through a read-only mapping); optionally touch, evict or lock the "
-      "pages first. Chart (-v): 'o' all pages resident, '.' none, '1'-'9' tenths. Since Linux "
-      "5.2 mincore sees the whole page cache only for files you could write; for others, "
-      "only pages mapped by this process (fincore has the same limit).",
+      "Report how much of each file is in the page cache (resident pages, counted with "
+      "cachestat(2), or mincore(2) over mapped windows before Linux 6.5); optionally touch, "
+      "evict or lock the pages first. Chart (-v): 'o' all pages resident, '.' none, '1'-'9' "
+      "tenths. Without cachestat, mincore sees the whole page cache only for files you could "
+      "write; for others, only pages mapped by this process (fincore has the same limit).",
       "mmtouch");
   std::vector<std::string> args;
   Settings s;

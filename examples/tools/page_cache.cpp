@@ -5,13 +5,46 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "mmapxx/fault.hpp"
 #include "mmapxx/page.hpp"
+#include "mmapxx/page_cache.hpp"
 #include "tool_main.hpp"
 
 namespace mmtools {
+
+namespace {
+
+constexpr std::uint64_t step = std::uint64_t{64} << 20;
+
+std::uint64_t size_now(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+void touch_window(const ReadMap& map, int fd, const std::string& name, std::uint64_t offset) {
+  std::error_code ec;
+  map.advise(mmapxx::Advice::PopulateRead, 0, mmapxx::whole, ec);
+  if (!ec) return;
+  // The kernel reports where an access would have raised SIGBUS; the new size says where.
+  if (ec == std::errc::bad_address)
+    fail_truncated(name, std::max(size_now(fd), offset), "MADV_POPULATE_READ: EFAULT");
+  if (ec != std::errc::invalid_argument) throw mmapxx::Error("madvise", name, ec);
+  // Before Linux 5.14: one load per page, each of which may fault if the file shrinks.
+  try {
+    mmapxx::guarded([&] {
+      const std::size_t page = mmapxx::page_size();
+      for (std::size_t i = 0; i < map.size(); i += page)
+        static_cast<void>(*static_cast<const volatile std::byte*>(map.data() + i));
+    });
+  } catch (const mmapxx::FaultError& e) {
+    fail_truncated(name, e.file_offset(), e.signal() == SIGBUS ? "SIGBUS" : "SIGSEGV");
+  }
+}
+
+}  // namespace
 
 void evict(int fd, const std::string& name) {
   // A read-only descriptor may still fdatasync; EINVAL means the file cannot be synced at all.
@@ -21,44 +54,45 @@ void evict(int fd, const std::string& name) {
     fail_errno(name + ": posix_fadvise", error);
 }
 
-void touch(const ReadMap& map, const std::string& name) {
-  if (map.empty()) return;
-  std::error_code ec;
-  map.advise(mmapxx::Advice::PopulateRead, 0, mmapxx::whole, ec);
-  if (!ec) return;
-  if (ec == std::errc::bad_address) {
-    // The kernel reports where an access would have raised SIGBUS; the new size says where.
-    struct stat st {};
-    const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-    const bool known = fd >= 0 && ::fstat(fd, &st) == 0;
-    if (fd >= 0) ::close(fd);
-    fail_truncated(name, known ? static_cast<std::uint64_t>(st.st_size) : 0,
-                   "MADV_POPULATE_READ: EFAULT");
-  }
-  if (ec != std::errc::invalid_argument) throw mmapxx::Error("madvise", name, ec);
-  // Before Linux 5.14: one load per page, each of which may fault if the file shrinks.
-  try {
-    mmapxx::guarded([&] {
-      const std::size_t step = mmapxx::page_size();
-      for (std::size_t i = 0; i < map.size(); i += step)
-        static_cast<void>(*static_cast<const volatile std::byte*>(map.data() + i));
-    });
-  } catch (const mmapxx::FaultError& e) {
-    fail_truncated(name, e.file_offset(), e.signal() == SIGBUS ? "SIGBUS" : "SIGSEGV");
+void touch(int fd, const std::string& name, std::uint64_t size) {
+  for (std::uint64_t at = 0; at < size; at += step) {
+    const auto length = static_cast<std::size_t>(std::min(step, size - at));
+    if (size_now(fd) < at + length)
+      fail_truncated(name, std::max(size_now(fd), at), "end of file moved");
+    const ReadMap window(fd, {.offset = at, .length = length}, name);
+    pause_for_test();
+    touch_window(window, fd, name, at);
   }
 }
 
-FileResidency measure(const ReadMap& map, const std::string& name, std::uint64_t size) {
+ReadMap lock(int fd, const std::string& name) {
+  ReadMap map(fd, {}, name);
+  for (std::size_t at = 0; at < map.size(); at += step)
+    map.lock(at, static_cast<std::size_t>(std::min<std::uint64_t>(step, map.size() - at)));
+  return map;
+}
+
+FileResidency measure(int fd, const std::string& name, std::uint64_t size, bool chart) {
   FileResidency result;
   result.path = name;
   result.size = size;
-  if (map.empty()) return result;
-  mmapxx::Residency residency = map.residency();
-  result.pages = std::move(residency.pages);
-  result.resident = residency.resident;
-  result.resident_bytes = static_cast<std::uint64_t>(result.resident) * mmapxx::page_size();
-  const std::uint64_t tail = result.pages.size() * mmapxx::page_size() - size;
-  if (result.pages.back()) result.resident_bytes -= tail;
+  const mmapxx::PageCacheStats all = mmapxx::page_cache_stats(fd, 0, size, name);
+  result.pages = all.pages;
+  result.resident = all.cached;
+  const std::uint64_t page = mmapxx::page_size();
+  result.resident_bytes = result.resident * page;
+  if (result.pages == 0) return result;
+  // The last page counts only up to end of file.
+  const std::uint64_t last = (result.pages - 1) * page;
+  if (mmapxx::page_cache_stats(fd, last, 1, name).cached == 1)
+    result.resident_bytes -= result.pages * page - size;
+  if (!chart) return result;
+  result.pages_per_char = (result.pages + 59) / 60;
+  for (std::uint64_t first = 0; first < result.pages; first += result.pages_per_char) {
+    const std::uint64_t count = std::min(result.pages_per_char, result.pages - first);
+    const auto part = mmapxx::page_cache_stats(fd, first * page, count * page, name);
+    result.chart += chart_char(part.cached, count);
+  }
   return result;
 }
 

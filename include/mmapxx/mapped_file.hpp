@@ -28,9 +28,10 @@ namespace mmapxx {
 // the largest file offset, or a view larger than PTRDIFF_MAX (value_too_large, EOVERFLOW);
 // creation options that do not apply (invalid_argument).
 //
-// Every MappedFile keeps one descriptor (O_CLOEXEC) for resize(). A descriptor passed in by the
-// caller is never closed: the mapping keeps its own duplicate (F_DUPFD_CLOEXEC) instead, so the
-// caller may close theirs at any time.
+// A MappedFile opened by path keeps its descriptor (O_CLOEXEC) for resize(), closed by the
+// destructor. A descriptor passed in by the caller is never closed: Access::Write keeps its own
+// duplicate (F_DUPFD_CLOEXEC), so the caller may close theirs at any time; Read and CopyOnWrite
+// keep none (no syscall beyond fstat and mmap), so such a view can shrink but not grow.
 template <Access A>
 class MappedFile final : public detail::Mapping<A != Access::Read> {
  public:
@@ -45,8 +46,9 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   explicit MappedFile(const std::string& path, const MapOptions& options = {});
   explicit MappedFile(const std::filesystem::path& path, const MapOptions& options = {});
   // Maps from a descriptor the caller keeps (it must be open for reading, and for writing with
-  // Access::Write): fstat, fcntl(F_DUPFD_CLOEXEC), mmap. `name` is used in error messages.
-  // options.creation must be OpenExisting and initial_size 0 (invalid_argument otherwise).
+  // Access::Write): fstat, mmap, and fcntl(F_DUPFD_CLOEXEC) for Access::Write only. `name` is used
+  // in error messages. options.creation must be OpenExisting and initial_size 0 (invalid_argument
+  // otherwise).
   MappedFile(int fd, const MapOptions& options, std::string name = {});
 
   // The same without exceptions: on failure, an empty MappedFile and ec set (ENOMEM,
@@ -81,7 +83,9 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   // or truncated by it. Access::Write grows the file to offset() + new_size when it is shorter
   // (posix_fallocate: a full disk is ENOSPC now, not SIGBUS later) and never shrinks it: see
   // truncate_file(). Read and CopyOnWrite change only the view: growing past end of file is
-  // invalid_argument (fstat first; a reader following a growing file resizes to its new end).
+  // invalid_argument (fstat first; a reader following a growing file resizes to its new end), and
+  // a Read/CopyOnWrite view made from a caller's descriptor keeps none to fstat: it can shrink,
+  // and growing it is EBADF (map it again).
   // Then mremap (mmap from an empty view, munmap to 0): one fstat and one mremap in the common
   // case, plus posix_fallocate when the file grows. The mapping may move: every pointer, span
   // and reference into it is invalid afterwards. An offset() + new_size past 2^63 - 1 is
@@ -100,7 +104,9 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   void truncate_file(std::uint64_t file_size, std::error_code& ec) noexcept
       requires(A == Access::Write);
 
-  // The descriptor this mapping owns (for resize), or -1 for an empty MappedFile().
+  // The descriptor this mapping owns (for resize): the one it opened by path, or Access::Write's
+  // duplicate of a caller's; -1 for Read/CopyOnWrite made from a caller's descriptor and for an
+  // empty MappedFile().
   int fd() const noexcept { return fd_; }
 
  private:

@@ -49,10 +49,10 @@ class SealedMemory : public detail::MemoryObject {
   // bytes, no NUL. The size is given real pages at once, so the memory is there (no SIGBUS
   // later). Syscalls: memfd_create(MFD_CLOEXEC|MFD_ALLOW_SEALING), then as resize(size).
   // Errors: invalid_argument (operation "memfd_create") for a name with a NUL byte (escaped as
-  //   \0 in the detail) or longer than 249 bytes, and (operation "resize") for a size past
-  //   2^63-1, all before any syscall; ENOMEM (operation "resize") when the size is more than the
-  //   memory this process may still use (MemAvailable + SwapFree, its memory cgroup's limit
-  //   minus usage: see MemoryObject::resize), checked before any page is allocated, so never
+  //   \0 in the detail) or longer than 249 bytes, and EOVERFLOW (operation "resize") for a
+  //   size past 2^63-1, all before any syscall; ENOMEM (operation "resize") when the size is more
+  //   than the memory this process may still use (MemAvailable + SwapFree, its memory cgroup's
+  //   limit minus usage: see MemoryObject::resize), checked before any page is allocated, so never
   //   the OOM killer; EMFILE at the descriptor limit. A failure leaves no descriptor open.
   // Cost: the pages are allocated and zeroed now.
   explicit SealedMemory(const std::string& name, std::uint64_t size = 0);

@@ -12,10 +12,6 @@
 
 namespace mmapxx::detail {
 
-// invalid_argument (operation "mmap") when options.offset + length passes 2^63 - 4 MiB, where
-// rounding out to whole (or huge) pages could overflow off_t: refused before any system call.
-Failure check_map_range(const MapOptions& options) noexcept;
-
 // What SharedMemoryObject and SealedMemory share. Every size is checked before any system call.
 class MemoryObject {
  public:
@@ -24,8 +20,8 @@ class MemoryObject {
   // past the new end then fault, exactly as with a file).
   // Syscalls: fstat; to grow, fstatvfs, a read of /proc/meminfo and of this process's memory
   //   cgroup files, then posix_fallocate over the whole size; to shrink, ftruncate.
-  // Errors, checked before any change: invalid_argument (operation "resize") when `size` is past
-  //   2^63-1; ENOMEM (operation "resize") when the
+  // Errors, checked before any change: EOVERFLOW (errc::value_too_large, operation "resize")
+  //   when `size` is past 2^63-1, the largest object size; ENOMEM (operation "resize") when the
   //   growth is more than the memory this process may still use: more than MemAvailable +
   //   SwapFree, or than the room left under the memory.limit_in_bytes (cgroup v1) or memory.max
   //   (cgroup v2) of its memory cgroup or any cgroup above it (usage minus page cache counts as
@@ -46,17 +42,15 @@ class MemoryObject {
   std::uint64_t size(std::error_code& ec) const noexcept;
 
   // Maps the memory (all of it by default). The mapping outlives this object; a Write mapping
-  // keeps its own duplicate of the descriptor for its resize(). An offset + length past
-  // 2^63 - 4 MiB is invalid_argument (operation "mmap") before any system call; the rest is
-  // MappedFile's (errors name this object's name()).
+  // keeps its own duplicate of the descriptor for its resize(). Errors are MappedFile's, naming
+  // this object's name(): an offset or offset + length past 2^63-1 is EOVERFLOW (operation
+  // "mmap") before any system call.
   template <Access A>
   MappedFile<A> map(const MapOptions& options = {}) const {
-    if (Failure failure = check_map_range(options)) raise(failure, name_);
     return MappedFile<A>(fd_, options, name_);
   }
   template <Access A>
   MappedFile<A> map(const MapOptions& options, std::error_code& ec) const noexcept {
-    if (report(check_map_range(options), ec)) return {};
     return MappedFile<A>::open(fd_, options, ec, name_);
   }
 

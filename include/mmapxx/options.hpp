@@ -10,6 +10,21 @@
 
 namespace mmapxx {
 
+class AddressReservation;
+
+// Where a view goes in the address space. The default lets the kernel choose (mmap's address
+// argument is null). Set at most one of:
+// - `reservation` (plus `offset`, a page multiple): inside that AddressReservation, at `offset`
+//   bytes from its start; MAP_FIXED replaces only the reservation's own reserved pages, never
+//   another view or anyone else's memory. Make it with AddressReservation::at(offset).
+// - `address` (page-aligned): exactly there, with MAP_FIXED_NOREPLACE (Linux 4.17+): EEXIST
+//   naming the address if anything is mapped in the range, never a clobbered mapping.
+struct Placement {
+  const AddressReservation* reservation = nullptr;
+  std::size_t offset = 0;
+  void* address = nullptr;
+};
+
 // What opening a file by path may do when the file is missing or already there (MappedFile).
 // Only Access::Write may create or truncate; every other mode and every descriptor-taking call
 // requires OpenExisting.
@@ -37,6 +52,8 @@ struct MapOptions {
   // posix_fallocate so that a full disk is ENOSPC now rather than SIGBUS later. An existing file
   // opened with OpenExisting or OpenOrCreate is never resized. Must be 0 with OpenExisting.
   std::uint64_t initial_size = 0;
+  // Where the view goes (see Placement): anywhere, inside a reservation, or at a fixed address.
+  Placement placement{};
 };
 
 // How an AnonymousRegion is mapped. Every field defaults to the plain, private, lazily faulted
@@ -60,6 +77,8 @@ struct AnonymousOptions {
   // first touch, which raises SIGBUS when none is free, so without populate it is an
   // invalid_argument error before any syscall.
   bool no_reserve = false;
+  // Where the region goes (see Placement): anywhere, inside a reservation, or at a fixed address.
+  Placement placement{};
 };
 
 }  // namespace mmapxx

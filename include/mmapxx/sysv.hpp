@@ -24,10 +24,10 @@ class SysVSharedMemory {
   // A new segment of `size` bytes (IPC_CREAT|IPC_EXCL). With the default key, IPC_PRIVATE: only
   // processes given id(), or forked children, can reach it.
   // Syscalls: shmget, shmctl(IPC_STAT), shmat (and shmctl(IPC_RMID) if attaching fails).
-  // Errors: invalid_argument (operation "shmget") before any syscall for a zero size, a size
-  //   that rounded up to whole pages would pass 2^64, or a mode with bits outside 0777; EINVAL
-  //   above kernel.shmmax, ENOSPC past kernel.shmall or shmmni, EEXIST for a taken key. A failure
-  //   leaves no segment behind. Cost: pages are allocated on first touch, not here.
+  // Errors, before any syscall (operation "shmget"): invalid_argument for a zero size or a mode
+  //   with bits outside 0777, EOVERFLOW for a size that rounded up to whole pages passes 2^64;
+  //   EINVAL above kernel.shmmax, ENOSPC past kernel.shmall or shmmni, EEXIST for a taken key. A
+  //   failure leaves no segment behind. Cost: pages are allocated on first touch, not here.
   static SysVSharedMemory create(std::size_t size, unsigned mode = 0600, key_t key = 0);
   static SysVSharedMemory create(std::size_t size, unsigned mode, key_t key,
                                  std::error_code& ec) noexcept;

@@ -48,6 +48,7 @@ detail::Failure AnonymousRegion::map(std::size_t size) noexcept {
   request.locked = options_.locked;
   request.huge_pages = options_.huge_pages;
   request.no_reserve = options_.no_reserve;
+  request.placement = options_.placement;
   request.label = label();
 
   int fd = -1;
@@ -74,8 +75,7 @@ std::size_t AnonymousRegion::capacity() const noexcept {
 detail::Failure AnonymousRegion::resize_to(std::size_t new_size) noexcept {
   if (new_size > detail::max_view_size)
     return detail::invalid_argument(
-        "mremap",
-        "size " + std::to_string(new_size) + " is larger than any mapping can be (PTRDIFF_MAX)");
+        "mremap", "size %zu is larger than any mapping can be (PTRDIFF_MAX)", new_size);
   if (new_size == 0) {
     reset();
     return {};

@@ -300,8 +300,8 @@ Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
   if (!failure) failure = map(fd, options, /*adopt=*/true);
   if (failure) {
     // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
-    struct stat ours {
-    }, named{};
+    struct stat ours {};
+    struct stat named {};
     if (created_ && ::fstat(fd, &ours) == 0 && ::stat(path_.c_str(), &named) == 0 &&
         ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
       ::unlink(path_.c_str());
@@ -349,10 +349,16 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
 
   offset_ = offset;
   this->protection_ = protection_of(A);
-  // The mapping keeps a descriptor for resize(). A caller's is duplicated, so closing theirs (or
-  // the SharedMemoryObject that lent it) cannot leave us resizing whatever reuses that number.
-  const int kept = adopt ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (kept < 0) return detail::make_failure("fcntl", errno, "F_DUPFD_CLOEXEC");
+  // The mapping keeps its own descriptor for resize(). Write duplicates a caller's, so closing
+  // theirs (or the SharedMemoryObject that lent it) cannot leave us resizing whatever reuses that
+  // number. Read and CopyOnWrite keep none of a caller's: mapping from a descriptor then costs
+  // what the raw fstat + mmap cost, and such a view can shrink but not grow.
+  int kept = fd;
+  if (!adopt) {
+    kept = A == Access::Write ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (A == Access::Write && kept < 0)
+      return detail::make_failure("fcntl", errno, "F_DUPFD_CLOEXEC");
+  }
   // Our own descriptor to a device was opened O_NONBLOCK only so that open could not block; the
   // device's reads and writes through fd() should block as usual. (A duplicate shares the
   // caller's flags, which are theirs to keep.)
@@ -372,10 +378,11 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
     request.locked = options.locked;
     request.huge_pages = options.huge_pages;
     request.no_reserve = options.no_reserve;
+    request.placement = options.placement;
     request.label = path_.c_str();
     detail::View view;
     if (Failure failure = detail::map_view(request, view)) {
-      if (!adopt) ::close(kept);
+      if (!adopt && kept >= 0) ::close(kept);
       return failure;
     }
     this->data_ = view.data;
@@ -429,14 +436,21 @@ Failure MappedFile<A>::set_view_size(std::size_t new_size) noexcept {
   } else if (Failure failure = detail::remap_view(view, new_size, path_.c_str(), offset_)) {
     return failure;
   }
+  const std::size_t old_size = this->size_;
   this->data_ = view.data;
   this->size_ = view.size;
+  this->resized(old_size);  // the protection record follows the view (guards restore there)
   return {};
 }
 
 template <Access A>
 Failure MappedFile<A>::resize_to(std::size_t new_size) noexcept {
-  if (fd_ < 0) return detail::make_failure("resize", EBADF, "nothing is mapped");
+  // Shrinking needs no look at the file.
+  if (fd_ < 0 && this->data_ != nullptr && new_size <= this->size_) return set_view_size(new_size);
+  if (fd_ < 0)
+    return detail::make_failure("resize", EBADF,
+                                "this view keeps no descriptor (empty, or Read/CopyOnWrite made "
+                                "from a caller's descriptor): it cannot grow; map it again");
   if (new_size > max_view_size)
     return detail::make_failure("resize", EOVERFLOW,
                                 "size %zu is larger than a view can be (PTRDIFF_MAX)", new_size);

@@ -44,18 +44,16 @@ Failure sub_view_failure(const std::byte* data, std::size_t size, std::size_t of
                          std::size_t count, std::size_t element_size,
                          std::size_t element_alignment) noexcept {
   if (offset > size)
-    return invalid_argument("as", "offset " + std::to_string(offset) +
-                                      " is past the end of the view (size " + std::to_string(size) +
-                                      ")");
+    return invalid_argument("as", "offset %zu is past the end of the view (size %zu)", offset,
+                            size);
   if (count > (size - offset) / element_size)
-    return invalid_argument(
-        "as", std::to_string(count) + " elements of " + std::to_string(element_size) +
-                  " bytes at offset " + std::to_string(offset) +
-                  " run past the end of the view (size " + std::to_string(size) + ")");
+    return invalid_argument("as",
+                            "%zu elements of %zu bytes at offset %zu run past the end of the "
+                            "view (size %zu)",
+                            count, element_size, offset, size);
   if (reinterpret_cast<std::uintptr_t>(data + offset) % element_alignment != 0)
-    return invalid_argument("as", "data() + " + std::to_string(offset) + " is not aligned to " +
-                                      std::to_string(element_alignment) +
-                                      " bytes, the element alignment");
+    return invalid_argument("as", "data() + %zu is not aligned to %zu bytes, the element alignment",
+                            offset, element_alignment);
   return {};
 }
 
@@ -72,7 +70,7 @@ Failure MappingCore::on_pages(const char* operation, std::size_t offset, std::si
   if (span.length == 0) return {};
   // The detail names the real range, not the "to the end" sentinel.
   if (length == whole) length = size_ - offset;
-  if (call(span) != 0) return make_failure(operation, errno, range_detail(offset, length));
+  if (call(span) != 0) return range_failure(operation, errno, offset, length);
   return {};
 }
 
@@ -135,9 +133,8 @@ Protection MappingCore::protection_at(std::size_t offset) const {
   std::error_code ec;
   const Protection result = protection_at(offset, ec);
   if (ec)
-    raise(invalid_argument("protection_at", "offset " + std::to_string(offset) +
-                                                " is past the end of the view (size " +
-                                                std::to_string(size_) + ")"),
+    raise(invalid_argument("protection_at", "offset %zu is past the end of the view (size %zu)",
+                           offset, size_),
           label());
   return result;
 }
@@ -173,7 +170,7 @@ Failure MappingCore::set_protection_range(Protection protection, std::size_t off
     return make_failure("mprotect", ENOMEM, "no memory for the record");
   }
   if (::mprotect(span.begin, span.length, to_prot(protection)) != 0)
-    return make_failure("mprotect", errno, range_detail(offset, length));
+    return range_failure("mprotect", errno, offset, length);
   record->view_length = view.length;
   record->pages = view.begin;
   record->set(begin, begin + span.length, protection);
@@ -208,15 +205,13 @@ void MappingCore::resized(std::size_t old_size) noexcept {
 Failure MappingCore::page_span_of(const char* operation, std::size_t offset, std::size_t length,
                                   PageSpan& out) const noexcept {
   if (offset > size_)
-    return invalid_argument(operation, "offset " + std::to_string(offset) +
-                                           " is past the end of the view (size " +
-                                           std::to_string(size_) + ")");
+    return invalid_argument(operation, "offset %zu is past the end of the view (size %zu)", offset,
+                            size_);
   if (length == whole) length = size_ - offset;
   if (length > size_ - offset)
-    return invalid_argument(operation, "range [" + std::to_string(offset) + ", " +
-                                           std::to_string(offset) + "+" + std::to_string(length) +
-                                           ") runs past the end of the view (size " +
-                                           std::to_string(size_) + ")");
+    return invalid_argument(operation,
+                            "range [%zu, %zu+%zu) runs past the end of the view (size %zu)", offset,
+                            offset, length, size_);
   out = length == 0 ? PageSpan{} : pages_of(data_ + offset, length);
   return {};
 }
@@ -258,8 +253,8 @@ Failure MappingCore::lock_range(bool lock, std::size_t offset, std::size_t lengt
   if (result == 0) return {};
   const int code = errno;
   if (length == whole) length = size_ - offset;
-  if (lock) return make_failure(operation, code, lock_failure_detail(code, offset, length));
-  return make_failure(operation, code, range_detail(offset, length));
+  if (lock) return lock_failure(code, offset, length);
+  return range_failure(operation, code, offset, length);
 }
 
 void MappingCore::lock(std::size_t offset, std::size_t length) const {
@@ -316,7 +311,8 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset,
   if (ec) {
     PageSpan span;
     or_throw(page_span_of("mprotect", offset, length, span), *this);
-    raise(make_failure("mprotect", ec.value(), range_detail(offset, length)), label());
+    raise(range_failure("mprotect", ec.value(), offset, length == whole ? size_ - offset : length),
+          label());
   }
   return guard;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -14,6 +15,8 @@
 
 #include "base/messages.hpp"
 #include "mapping/registry.hpp"
+#include "mapping/reservation.hpp"
+#include "mmapxx/reservation.hpp"
 
 namespace mmapxx::detail {
 
@@ -28,26 +31,61 @@ constexpr const char* no_huge_pages =
     "; no huge pages free: reserve some in /proc/sys/vm/nr_hugepages";
 
 Failure map_failure(const char* operation, const MapRequest& request, int code) {
-  std::string detail = range_detail(request.offset, request.length);
+  Failure failure = range_failure(operation, code, request.offset, request.length);
   // mmap reports a failed reservation as ENOMEM; populating unreserved huge pages as ENOMEM or
   // EFAULT (where the access would have raised SIGBUS).
   if (request.huge_pages == HugePages::Explicit && (code == ENOMEM || code == EFAULT))
-    detail += no_huge_pages;
-  return make_failure(operation, code, std::move(detail));
+    failure.detail += no_huge_pages;
+  return failure;
+}
+
+std::string address_text(const void* address) {
+  char text[2 + 16 + 1];
+  std::snprintf(text, sizeof text, "%p", address);
+  return text;
+}
+
+Failure placement_taken(const MapRequest& request, std::size_t length) {
+  const auto* begin = static_cast<const std::byte*>(request.placement.address);
+  return make_failure("mmap", EEXIST,
+                      "the range [" + address_text(begin) + ", " + address_text(begin + length) +
+                          ") is already mapped (MAP_FIXED_NOREPLACE)");
+}
+
+// Resolves request.placement into mmap's address argument and flags.
+Failure place(const MapRequest& request, std::size_t length, int& flags, void*& hint,
+              std::byte*& placed) {
+  const Placement& placement = request.placement;
+  if (placement.reservation && placement.address)
+    return invalid_argument("mmap", "a placement names a reservation or an address, not both");
+  if (placement.reservation) {
+    if (Failure f = reservation_claim(placement, length, request.prot, flags, placed)) return f;
+    hint = placed;
+    flags |= MAP_FIXED;  // over pages the reservation holds for this view alone
+  } else if (placement.address) {
+    if (reinterpret_cast<std::uintptr_t>(placement.address) % page_size() != 0)
+      return invalid_argument(
+          "mmap", "address " + address_text(placement.address) + " is not page-aligned");
+    hint = placement.address;
+    flags |= MAP_FIXED_NOREPLACE;
+  }
+  return {};
 }
 
 }  // namespace
 
-std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t length) {
-  std::string detail = range_detail(offset, length);
-  if (code != ENOMEM && code != EPERM && code != EAGAIN) return detail;
+Failure lock_failure(int code, std::uint64_t offset, std::size_t length) noexcept {
+  Failure failure = range_failure("mlock", code, offset, length);
+  if (code != ENOMEM && code != EPERM && code != EAGAIN) return failure;
   rlimit limit{};
-  if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return detail;
-  detail += "; RLIMIT_MEMLOCK is ";
-  detail += limit.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
-                                            : std::to_string(limit.rlim_cur) + " bytes";
-  detail += " (ulimit -l; locked pages count against it unless the process has CAP_IPC_LOCK)";
-  return detail;
+  if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return failure;
+  char text[48] = "unlimited";
+  if (limit.rlim_cur != RLIM_INFINITY)
+    std::snprintf(text, sizeof text, "%llu bytes", static_cast<unsigned long long>(limit.rlim_cur));
+  failure.detail += "; RLIMIT_MEMLOCK is ";
+  failure.detail += text;
+  failure.detail += " (ulimit -l; CAP_IPC_LOCK lifts it)";
+  return failure;
 }
 
 int to_prot(Protection protection) noexcept {
@@ -95,8 +133,8 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page, then up to a huge
   // page) must not wrap: refused before any syscall.
   if (request.length > max_view_size)
-    return invalid_argument("mmap", "length " + std::to_string(request.length) +
-                                        " is larger than any mapping can be (PTRDIFF_MAX)");
+    return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
+                            request.length);
   const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
@@ -123,16 +161,35 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
     flags |= MAP_HUGETLB;
     length = align_up(length, huge_page_size);
   }
+  void* hint = nullptr;
+  std::byte* placed = nullptr;  // inside a reservation: give back, never munmap
+  if (Failure f = place(request, length, flags, hint, placed)) return f;
   void* base =
-      ::mmap(nullptr, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
-  if (base == MAP_FAILED) return map_failure("mmap", request, errno);
+      ::mmap(hint, length, request.prot, flags, request.fd, static_cast<off_t>(aligned_offset));
+  if (base == MAP_FAILED) {
+    const int code = errno;
+    if (code == EEXIST && request.placement.address) return placement_taken(request, length);
+    Failure failure = map_failure("mmap", request, code);
+    if (placed) {
+      reservation_unclaim(placed, length);
+      if (code == ENOMEM)
+        failure.detail +=
+            "; each view inside a reservation adds up to two VMAs: vm.max_map_count may be reached";
+    }
+    return failure;
+  }
+  if (request.placement.address && base != hint) {
+    // Kernels before 4.17 ignore MAP_FIXED_NOREPLACE and treat the address as a hint, which
+    // they honour whenever the range is free: elsewhere means taken.
+    ::munmap(base, length);
+    return placement_taken(request, length);
+  }
 
   const auto undo = [&](const char* operation) {
     const int code = errno;
-    ::munmap(base, length);
+    if (!placed || !reservation_release(placed, length)) ::munmap(base, length);
     if (operation == std::string_view("mlock"))
-      return make_failure(operation, code,
-                          lock_failure_detail(code, request.offset, request.length));
+      return lock_failure(code, request.offset, request.length);
     return map_failure(operation, request, code);
   };
   if (request.huge_pages == HugePages::Transparent && ::madvise(base, length, MADV_HUGEPAGE) != 0)
@@ -165,7 +222,8 @@ void unmap_view(View view) noexcept {
   if (view.data == nullptr) return;
   const PageSpan pages = mapped_pages(view);
   registry_remove(pages.begin);
-  ::munmap(pages.begin, pages.length);
+  // A view placed in a reservation goes back to reserved, so nobody else can map there.
+  if (!reservation_release(pages.begin, pages.length)) ::munmap(pages.begin, pages.length);
 }
 
 namespace {
@@ -298,10 +356,17 @@ Failure remap_view(View& view, std::size_t new_size, const char* label, std::uin
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
   // head < one page, so head + new_size + granule cannot wrap once this holds.
   if (new_size > max_view_size)
-    return invalid_argument("mremap", "size " + std::to_string(new_size) +
-                                          " is larger than any mapping can be (PTRDIFF_MAX)");
+    return invalid_argument("mremap", "size %zu is larger than any mapping can be (PTRDIFF_MAX)",
+                            new_size);
   const std::size_t new_length = align_up(head + new_size, granule);
-  if (new_length != old_pages.length) {
+  Failure in_place;
+  if (new_length != old_pages.length &&
+      reservation_resize(old_pages.begin, old_pages.length, new_length, in_place)) {
+    // Inside a reservation the view grows and shrinks where it is: it never moves.
+    if (in_place) return in_place;
+    registry_remove(old_pages.begin);
+    registry_add(old_pages.begin, new_length, label, file_offset - head);
+  } else if (new_length != old_pages.length) {
     // Unregister first: once mremap has freed the old range, another thread may map and
     // register something at the same address.
     registry_remove(old_pages.begin);
@@ -321,8 +386,7 @@ Failure remap_view(View& view, std::size_t new_size, const char* label, std::uin
     }
     if (code != 0) {
       registry_add(old_pages.begin, old_pages.length, label, file_offset - head);
-      return make_failure("mremap", code,
-                          "from " + std::to_string(view.size) + " to " + std::to_string(new_size));
+      return make_failure("mremap", code, "from %zu to %zu", view.size, new_size);
     }
     registry_add(static_cast<std::byte*>(moved), new_length, label, file_offset - head);
     view.data = static_cast<std::byte*>(moved) + head;

@@ -10,6 +10,7 @@
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
 #include "mmapxx/mapping.hpp"
+#include "mmapxx/options.hpp"
 
 namespace mmapxx::detail {
 
@@ -29,6 +30,7 @@ struct MapRequest {
   bool locked = false;
   HugePages huge_pages = HugePages::None;
   bool no_reserve = false;
+  Placement placement{};   // anywhere, inside a reservation, or at an address (NOREPLACE)
   const char* label = "";  // the path or name the fault registry reports
 };
 
@@ -54,7 +56,7 @@ PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
 int to_prot(Protection protection) noexcept;
 // The detail of a failed mlock: the range, and for ENOMEM/EPERM/EAGAIN the current
 // RLIMIT_MEMLOCK, which is what usually refused it.
-std::string lock_failure_detail(int code, std::uint64_t offset, std::size_t length);
+Failure lock_failure(int code, std::uint64_t offset, std::size_t length) noexcept;
 int to_madvise(Advice advice) noexcept;
 
 }  // namespace mmapxx::detail

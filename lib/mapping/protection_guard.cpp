@@ -17,9 +17,8 @@ namespace {
 detail::Failure change(std::byte* begin, std::size_t length, Protection protection) noexcept {
   if (length == 0) return {};
   if (::mprotect(begin, length, detail::to_prot(protection)) != 0)
-    return detail::make_failure("mprotect", errno,
-                                "length=" + std::to_string(length) + ", protection=" +
-                                    std::to_string(static_cast<unsigned>(protection)));
+    return detail::make_failure("mprotect", errno, "length=%zu, protection=%u", length,
+                                static_cast<unsigned>(protection));
   return {};
 }
 
@@ -90,8 +89,7 @@ void ProtectionGuard::restore() {
   std::error_code ec;
   restore(ec);
   if (ec)
-    detail::raise(detail::make_failure("mprotect", ec.value(),
-                                       "length=" + std::to_string(length_) + ", restoring"),
+    detail::raise(detail::make_failure("mprotect", ec.value(), "length=%zu, restoring", length_),
                   "");
 }
 

@@ -5,12 +5,13 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstring>
 #include <new>
 #include <utility>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "shm/memory_budget.hpp"
-#include "shm/no_throw.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {
@@ -27,17 +28,23 @@ constexpr std::size_t max_memfd_name = 249;  // memfd_create(2): longer names ar
 constexpr unsigned all_seals =
     F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
 
-std::string seal_names(Seal seals) {
-  std::string out;
-  const std::pair<Seal, const char*> names[] = {{Seal::Final, "seal"},
-                                                {Seal::Shrink, "shrink"},
-                                                {Seal::Grow, "grow"},
-                                                {Seal::Write, "write"},
-                                                {Seal::FutureWrite, "future-write"}};
-  for (const auto& [bit, name] : names)
-    if (has(seals, bit)) out.append(out.empty() ? "" : "|").append(name);
-  return out.empty() ? "none" : out;
-}
+// "shrink|grow", or "none": the seal bits by name, in a buffer of the caller's (no allocation).
+struct SealNames {
+  char text[64] = {};
+  explicit SealNames(Seal seals) noexcept {
+    const std::pair<Seal, const char*> names[] = {{Seal::Final, "seal"},
+                                                  {Seal::Shrink, "shrink"},
+                                                  {Seal::Grow, "grow"},
+                                                  {Seal::Write, "write"},
+                                                  {Seal::FutureWrite, "future-write"}};
+    for (const auto& [bit, name] : names)
+      if (has(seals, bit)) {
+        if (text[0] != '\0') std::strcat(text, "|");
+        std::strcat(text, name);  // at most 41 bytes in all
+      }
+    if (text[0] == '\0') std::strcat(text, "none");
+  }
+};
 
 detail::Failure get_seals(int fd, Seal& out) noexcept {
   const int seals = ::fcntl(fd, F_GET_SEALS);
@@ -48,12 +55,15 @@ detail::Failure get_seals(int fd, Seal& out) noexcept {
 
 detail::Failure create_memfd(const std::string& name, std::uint64_t size, int& fd) noexcept {
   return detail::no_throw("memfd_create", [&]() -> detail::Failure {
-    if (name.find('\0') != std::string::npos)
-      return detail::invalid_argument("memfd_create",
-                                      "name " + detail::escaped(name) + " contains a NUL byte");
+    if (const std::size_t nul = name.find('\0'); nul != std::string::npos) {
+      char shown[120];
+      detail::escape_into(shown, sizeof shown, name);
+      return detail::invalid_argument("memfd_create", "name %s contains a NUL byte at index %zu",
+                                      shown, nul);
+    }
     if (name.size() > max_memfd_name)
-      return detail::invalid_argument(
-          "memfd_create", "name is " + std::to_string(name.size()) + " bytes, more than 249");
+      return detail::invalid_argument("memfd_create", "name is %zu bytes, more than 249",
+                                      name.size());
     if (detail::Failure failure = detail::check_size(size)) return failure;
     fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return detail::make_failure("memfd_create", errno);
@@ -70,7 +80,7 @@ detail::Failure add_seals(int fd, Seal seals) noexcept {
     if ((static_cast<unsigned>(seals) & ~all_seals) != 0)
       return detail::invalid_argument("fcntl(F_ADD_SEALS)", "unknown seal bits");
     if (::fcntl(fd, F_ADD_SEALS, static_cast<int>(seals)) != 0)
-      return detail::make_failure("fcntl(F_ADD_SEALS)", errno, "seals=" + seal_names(seals));
+      return detail::make_failure("fcntl(F_ADD_SEALS)", errno, "seals=%s", SealNames(seals).text);
     return {};
   });
 }
@@ -114,14 +124,8 @@ detail::Failure SealedMemory::adopt_into(int fd, Seal required, std::string name
     }
     if (!has(present, required)) {
       detail::close_fd(fd);
-      return detail::no_throw(
-          "adopt",
-          [&] {
-            return detail::make_failure(
-                "adopt", EPERM,
-                "required seals " + seal_names(required) + ", present " + seal_names(present));
-          },
-          EPERM);
+      return detail::make_failure("adopt", EPERM, "required seals %s, present %s",
+                                  SealNames(required).text, SealNames(present).text);
     }
   }
   out = SealedMemory();

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "mmapxx/memfd.hpp"
-#include "shm/no_throw.hpp"
 
 namespace mmapxx {
 
@@ -22,7 +22,7 @@ constexpr std::size_t max_fds = 8;
 
 detail::Failure send_one(int socket, int fd) noexcept {
   return detail::no_throw("sendmsg", [&]() -> detail::Failure {
-    if (fd < 0) return detail::make_failure("sendmsg", EBADF, "fd=" + std::to_string(fd));
+    if (fd < 0) return detail::make_failure("sendmsg", EBADF, "fd=%d", fd);
     char byte = 'F';  // stream sockets need at least one byte of data to carry control data
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -56,20 +56,16 @@ int descriptor_shortage(int socket) noexcept {
 }
 
 detail::Failure shortage_failure(int code) noexcept {
-  try {
-    std::string detail = "the descriptor sent was discarded by the kernel: ";
-    if (code == EMFILE) {
-      rlimit limit{};
-      ::getrlimit(RLIMIT_NOFILE, &limit);
-      detail += "this process is at its descriptor limit, RLIMIT_NOFILE=" +
-                std::to_string(limit.rlim_cur);
-    } else {
-      detail += "the system is at its descriptor limit (fs.file-max)";
-    }
-    return detail::make_failure("recvmsg", code, std::move(detail));
-  } catch (...) {
-    return detail::Failure{"recvmsg", code, {}};
-  }
+  if (code != EMFILE)
+    return detail::make_failure("recvmsg", code,
+                                "the descriptor sent was discarded by the kernel: the system is at "
+                                "its descriptor limit (fs.file-max)");
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  return detail::make_failure("recvmsg", code,
+                              "the descriptor sent was discarded by the kernel: this process is at "
+                              "its descriptor limit, RLIMIT_NOFILE=%llu",
+                              static_cast<unsigned long long>(limit.rlim_cur));
 }
 
 detail::Failure receive_one(int socket, int& out) noexcept {
@@ -106,11 +102,9 @@ detail::Failure receive_one(int socket, int& out) noexcept {
       if (const int code = descriptor_shortage(socket)) return shortage_failure(code);
     if (n == 0 && count == 0)
       return detail::make_failure("recvmsg", ECONNRESET, "peer closed before sending a descriptor");
-    return detail::make_failure("recvmsg", EBADMSG,
-                                count == 0
-                                    ? "no descriptor in the message"
-                                    : "expected one descriptor, got " + std::to_string(count) +
-                                          ((msg.msg_flags & MSG_CTRUNC) ? " or more" : ""));
+    if (count == 0) return detail::make_failure("recvmsg", EBADMSG, "no descriptor in the message");
+    return detail::make_failure("recvmsg", EBADMSG, "expected one descriptor, got %zu%s", count,
+                                (msg.msg_flags & MSG_CTRUNC) ? " or more" : "");
   });
 }
 

@@ -19,6 +19,10 @@ namespace {
 
 constexpr std::uint64_t unlimited = UINT64_MAX;
 
+unsigned long long ull(std::uint64_t value) noexcept {
+  return value;
+}
+
 // Reads a whole small file into `buffer` (NUL-terminated); false when it cannot be read.
 bool read_small(const char* path, char* buffer, std::size_t capacity) noexcept {
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -181,21 +185,16 @@ Failure check_memory_budget(const char* operation, std::uint64_t bytes) noexcept
   Room room;
   if (!(known && bytes > system)) cgroup_room(bytes, room);
   if (!(known && bytes > system) && bytes <= room.bytes) return {};
-  try {
-    if (known && bytes > system)
-      return make_failure(operation, ENOMEM,
-                          "needs " + std::to_string(bytes) +
-                              " more bytes of memory, MemAvailable+SwapFree is " +
-                              std::to_string(system) + " (/proc/meminfo)");
+  if (known && bytes > system)
     return make_failure(operation, ENOMEM,
-                        "needs " + std::to_string(bytes) + " more bytes of memory, memory cgroup " +
-                            std::string(room.where) + " has " + std::to_string(room.bytes) +
-                            " left (" + room.limit_file + "=" + std::to_string(room.limit) +
-                            ", usage " + std::to_string(room.usage) + " of which page cache " +
-                            std::to_string(room.reclaimable) + ")");
-  } catch (...) {  // no memory for the message: the errno alone still says it
-    return Failure{operation, ENOMEM, {}};
-  }
+                        "needs %llu more bytes of memory, MemAvailable+SwapFree is %llu "
+                        "(/proc/meminfo)",
+                        ull(bytes), ull(system));
+  return make_failure(operation, ENOMEM,
+                      "needs %llu more bytes of memory, memory cgroup %s has %llu left (%s=%llu, "
+                      "usage %llu of which page cache %llu)",
+                      ull(bytes), room.where, ull(room.bytes), room.limit_file, ull(room.limit),
+                      ull(room.usage), ull(room.reclaimable));
 }
 
 }  // namespace mmapxx::detail

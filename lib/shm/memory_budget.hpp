@@ -24,7 +24,7 @@ namespace mmapxx::detail {
 inline constexpr std::uint64_t unchecked_growth = std::uint64_t{1} << 20;
 Failure check_memory_budget(const char* operation, std::uint64_t bytes) noexcept;
 
-// invalid_argument (operation "resize") for a size past off_t's range, 2^63-1, before any syscall.
+// EOVERFLOW (operation "resize") for a size past off_t's range, 2^63-1, before any syscall.
 Failure check_size(std::uint64_t size) noexcept;
 
 // Sets the size of the memory behind `fd`: grows with posix_fallocate after check_size and

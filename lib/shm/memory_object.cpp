@@ -27,39 +27,17 @@ Failure check_space(int fd, std::uint64_t bytes) noexcept {
   if (::fstatvfs(fd, &fs) != 0 || fs.f_blocks == 0) return {};
   const std::uint64_t free = std::uint64_t(fs.f_bavail) * fs.f_frsize;
   if (bytes <= free) return {};
-  try {
-    return make_failure("resize", ENOSPC,
-                        "needs " + std::to_string(bytes) + " more bytes, its filesystem has " +
-                            std::to_string(free) + " free");
-  } catch (...) {
-    return Failure{"resize", ENOSPC, {}};
-  }
+  return make_failure("resize", ENOSPC, "needs %llu more bytes, its filesystem has %llu free",
+                      static_cast<unsigned long long>(bytes),
+                      static_cast<unsigned long long>(free));
 }
 
 }  // namespace
 
 Failure check_size(std::uint64_t size) noexcept {
   if (size <= max_size) return {};
-  try {
-    return invalid_argument(
-        "resize", "size " + std::to_string(size) + " is more than the largest object size, 2^63-1");
-  } catch (...) {
-    return Failure{"resize", EINVAL, {}};
-  }
-}
-
-Failure check_map_range(const MapOptions& options) noexcept {
-  const std::uint64_t length = options.length.value_or(0);
-  // Rounded out to pages (huge pages included) the range grows by up to 4 MiB: keep that room.
-  constexpr std::uint64_t slack = std::uint64_t{4} << 20;
-  if (options.offset <= max_size - slack && length <= max_size - slack - options.offset) return {};
-  try {
-    return invalid_argument(
-        "mmap", "offset " + std::to_string(options.offset) + " + length " + std::to_string(length) +
-                    " passes 2^63 - 4 MiB, where page rounding could overflow off_t");
-  } catch (...) {
-    return Failure{"mmap", EINVAL, {}};
-  }
+  return make_failure("resize", EOVERFLOW, "size %llu is past 2^63-1, the largest object size",
+                      static_cast<unsigned long long>(size));
 }
 
 Failure set_size(int fd, std::uint64_t size) noexcept {

@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "base/alloc.hpp"
 #include "base/fd.hpp"
-#include "shm/no_throw.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {

@@ -8,17 +8,18 @@
 #include <cerrno>
 #include <climits>
 
-#include "shm/no_throw.hpp"
+#include "base/alloc.hpp"
 
 namespace mmapxx::detail {
 
 Failure check_shm_name(const char* operation, const std::string& name) noexcept {
   return no_throw(operation, [&]() -> Failure {
     if (name.empty()) return invalid_argument(operation, "name is empty");
-    if (const std::size_t nul = name.find('\0'); nul != std::string::npos)
-      return invalid_argument(
-          operation,
-          "name " + escaped(name) + " contains a NUL byte at index " + std::to_string(nul));
+    if (const std::size_t nul = name.find('\0'); nul != std::string::npos) {
+      char shown[120];
+      escape_into(shown, sizeof shown, name);
+      return invalid_argument(operation, "name %s contains a NUL byte at index %zu", shown, nul);
+    }
     if (name.front() != '/') return invalid_argument(operation, "name must start with '/'");
     if (name.size() == 1) return invalid_argument(operation, "name has nothing after '/'");
     if (name.find('/', 1) != std::string::npos)
@@ -26,9 +27,8 @@ Failure check_shm_name(const char* operation, const std::string& name) noexcept 
     if (name == "/." || name == "/..")
       return invalid_argument(operation, "name must not be \"/.\" or \"/..\"");
     if (name.size() - 1 > NAME_MAX)
-      return invalid_argument(operation, "name is " + std::to_string(name.size() - 1) +
-                                             " bytes after '/', more than NAME_MAX (" +
-                                             std::to_string(NAME_MAX) + ")");
+      return invalid_argument(operation, "name is %zu bytes after '/', more than NAME_MAX (%d)",
+                              name.size() - 1, NAME_MAX);
     return {};
   });
 }
@@ -36,8 +36,8 @@ Failure check_shm_name(const char* operation, const std::string& name) noexcept 
 Failure check_shm_mode(const char* operation, unsigned mode) noexcept {
   return no_throw(operation, [&]() -> Failure {
     if ((mode & ~0777u) != 0)
-      return invalid_argument(operation, "mode " + std::to_string(mode) +
-                                             " has bits outside 0777 (setuid, setgid, sticky)");
+      return invalid_argument(operation, "mode %#o has bits outside 0777 (setuid, setgid, sticky)",
+                              mode);
     return {};
   });
 }
@@ -63,25 +63,31 @@ Failure random_suffix(std::size_t count, std::string& out) noexcept {
   });
 }
 
-std::string escaped(const std::string& name) {
+void escape_into(char* out, std::size_t capacity, std::string_view name) noexcept {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "\"";
+  std::size_t used = 0;
+  const auto put = [&](char c) {
+    if (used + 1 < capacity) out[used++] = c;
+  };
+  put('"');
   for (const char c : name) {
     const auto byte = static_cast<unsigned char>(c);
+    if (used + 6 >= capacity) {  // room for the longest escape, the closing quote and NUL
+      put('.'), put('.'), put('.');
+      break;
+    }
     if (byte == 0) {
-      out += "\\0";
+      put('\\'), put('0');
     } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
+      put('\\'), put(c);
     } else if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out += hex[byte >> 4];
-      out += hex[byte & 15];
+      put('\\'), put('x'), put(hex[byte >> 4]), put(hex[byte & 15]);
     } else {
-      out += c;
+      put(c);
     }
   }
-  return out + '"';
+  put('"');
+  out[used] = '\0';
 }
 
 Failure chmod_fd(int fd, unsigned mode) noexcept {

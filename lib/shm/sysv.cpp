@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "base/alloc.hpp"
 #include "mmapxx/page.hpp"
-#include "shm/no_throw.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {
@@ -34,11 +34,11 @@ detail::Failure create_segment(std::size_t size, unsigned mode, key_t key, int& 
     if (size == 0) return detail::invalid_argument("shmget", "size is zero");
     // The kernel rounds the size up to whole pages: near 2^64 that sum wraps.
     if (size > SIZE_MAX - (page_size() - 1))
-      return detail::invalid_argument(
-          "shmget", "size " + std::to_string(size) + " rounded up to whole pages passes 2^64");
+      return detail::make_failure("shmget", EOVERFLOW,
+                                  "size %zu rounded up to whole pages passes 2^64", size);
     if (detail::Failure failure = detail::check_shm_mode("shmget", mode)) return failure;
     id = ::shmget(key, size, IPC_CREAT | IPC_EXCL | static_cast<int>(mode));
-    if (id < 0) return detail::make_failure("shmget", errno, "size=" + std::to_string(size));
+    if (id < 0) return detail::make_failure("shmget", errno, "size=%zu", size);
     return {};
   });
 }

@@ -13,13 +13,12 @@ void check_object_at(const char* operation, const std::byte* data, std::size_t b
                      const char* label) {
   // Written as "size > bytes - offset" so that no sum can wrap past 2^64.
   if (offset > bytes || size > bytes - offset)
-    raise(invalid_argument(operation, "an object of " + std::to_string(size) + " bytes at offset " +
-                                          std::to_string(offset) + " does not fit in " +
-                                          std::to_string(bytes) + " bytes"),
+    raise(invalid_argument(operation,
+                           "an object of %zu bytes at offset %zu does not fit in %zu bytes", size,
+                           offset, bytes),
           label ? label : "");
   if (reinterpret_cast<std::uintptr_t>(data + offset) % alignment != 0)
-    raise(invalid_argument(operation, "offset " + std::to_string(offset) + " is not aligned to " +
-                                          std::to_string(alignment) + " bytes"),
+    raise(invalid_argument(operation, "offset %zu is not aligned to %zu bytes", offset, alignment),
           label ? label : "");
 }
 

@@ -1,0 +1,152 @@
+#include "copy_methods.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "mapped_reader.hpp"
+#include "mmapxx/mmapxx.hpp"
+#include "tool_main.hpp"
+
+namespace mmtools {
+
+namespace {
+
+std::uint64_t current_size(int fd, const std::string& name) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_errno(name, errno);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+[[noreturn]] void truncated_now(int fd, const std::string& name, std::uint64_t at,
+                                const std::string& how) {
+  fail_truncated(name, std::max(current_size(fd, name), at), how);
+}
+
+void pwrite_all(const CopyTarget& out, const std::byte* data, std::size_t size,
+                std::uint64_t offset, int in, const std::string& src) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(out.fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    // write(2) from a mapping whose file shrank: the kernel's copy faulted, no signal.
+    if (n < 0 && errno == EFAULT) truncated_now(in, src, offset, "pwrite: EFAULT");
+    if (n < 0) fail_write(out.name, errno, "pwrite");
+    data += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
+void preallocate(const CopyTarget& out, std::uint64_t offset, std::uint64_t length) {
+  if (!out.preallocate || length == 0) return;
+  if (::fallocate(out.fd, 0, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) return;
+  if (errno == EOPNOTSUPP || errno == ENOSYS) return;  // just a hint where unsupported
+  fail_write(out.name, errno, "fallocate");
+}
+
+// Write: each window is populated before write(2) reads it, so the kernel's copy never takes a
+// page fault; a window that cannot be populated (the file shrank) is EFAULT, not SIGBUS.
+void copy_mapped_write(int in, const std::string& src, const CopyTarget& out, std::uint64_t offset,
+                       std::uint64_t length, const std::function<void(std::uint64_t)>& progress) {
+  const std::uint64_t end = offset + length;
+  for (std::uint64_t pos = offset; pos < end;) {
+    const auto span = static_cast<std::size_t>(std::min<std::uint64_t>(window_size, end - pos));
+    if (const std::uint64_t size = current_size(in, src); size < pos + span)
+      fail_truncated(src, std::max(size, pos), "end of file moved");
+    const mmapxx::MappedFile<mmapxx::Access::Read> window(in, {.offset = pos, .length = span}, src);
+    pause_for_test();
+    std::error_code ec;
+    window.advise(mmapxx::Advice::Sequential, 0, mmapxx::whole, ec);
+    window.advise(mmapxx::Advice::PopulateRead, 0, mmapxx::whole, ec);
+    if (ec == std::errc::bad_address) truncated_now(in, src, pos, "MADV_POPULATE_READ: EFAULT");
+    // Other errors (EINVAL before Linux 5.14) only cost the faults inside write(2).
+    for (std::size_t done = 0; done < span;) {
+      const std::size_t n = std::min<std::size_t>(std::size_t{8} << 20, span - done);
+      pwrite_all(out, window.data() + done, n, pos + done, in, src);
+      done += n;
+      progress(pos + done);
+    }
+    pos += span;
+  }
+}
+
+void copy_buffered(int in, const std::string& src, const CopyTarget& out, std::uint64_t offset,
+                   std::uint64_t length, const std::function<void(std::uint64_t)>& progress) {
+  stream_range(in, src, offset, length, [&](std::span<const std::byte> chunk, std::uint64_t at) {
+    pwrite_all(out, chunk.data(), chunk.size(), at, in, src);
+    progress(at + chunk.size());
+  });
+}
+
+// The kernel copies page cache to page cache (or shares extents where the filesystem can).
+// Returns false, having copied nothing, when copy_file_range cannot serve these two files.
+bool copy_range(int in, const std::string& src, const CopyTarget& out, std::uint64_t offset,
+                std::uint64_t length, const std::function<void(std::uint64_t)>& progress) {
+  pause_for_test();
+  const std::uint64_t end = offset + length;
+  for (std::uint64_t pos = offset; pos < end;) {
+    auto from = static_cast<off_t>(pos);
+    auto to = static_cast<off_t>(pos);
+    const auto ask = static_cast<std::size_t>(std::min<std::uint64_t>(end - pos, 64ull << 20));
+    const ssize_t n = ::copy_file_range(in, &from, out.fd, &to, ask, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && pos == offset &&
+        (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+      return false;
+    if (n < 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EROFS))
+      fail_write(out.name, errno, "copy_file_range");
+    if (n < 0) fail_errno(src + ": copy_file_range", errno);
+    if (n == 0) truncated_now(in, src, pos, "end of file moved");
+    pos += static_cast<std::uint64_t>(n);
+    progress(pos);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_copy_method(std::string_view name, CopyMethod& out) noexcept {
+  if (name == "buffer")
+    out = CopyMethod::Buffer;
+  else if (name == "write")
+    out = CopyMethod::Write;
+  else if (name == "copy_file_range")
+    out = CopyMethod::CopyRange;
+  else
+    return false;
+  return true;
+}
+
+void copy_extent(CopyMethod method, int in, const std::string& src, const CopyTarget& out,
+                 std::uint64_t offset, std::uint64_t length,
+                 const std::function<void(std::uint64_t)>& progress) {
+  preallocate(out, offset, length);
+  switch (method) {
+    case CopyMethod::Buffer:
+      return copy_buffered(in, src, out, offset, length, progress);
+    case CopyMethod::Write:
+      return copy_mapped_write(in, src, out, offset, length, progress);
+    case CopyMethod::CopyRange:
+      if (!copy_range(in, src, out, offset, length, progress))
+        copy_mapped_write(in, src, out, offset, length, progress);
+      return;
+  }
+}
+
+bool clone_file(int in, const CopyTarget& out) {
+  if (::ioctl(out.fd, FICLONE, in) == 0) return true;
+  if (errno == ENOSPC || errno == EDQUOT) fail_write(out.name, errno, "ioctl FICLONE");
+  return false;  // EOPNOTSUPP, EXDEV, EINVAL: copy the data instead
+}
+
+void fail_write(const std::string& name, int error, const char* syscall) {
+  throw Failure("write " + name + ": " + std::strerror(error) + " (" + syscall + ")");
+}
+
+}  // namespace mmtools
