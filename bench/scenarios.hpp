@@ -27,6 +27,8 @@ void scenario_shm(Context& ctx);
 void scenario_tracking(Context& ctx);
 void scenario_matrix(Context& ctx);
 void scenario_beyond(Context& ctx);
+void scenario_smallfiles(Context& ctx);
+void scenario_durable(Context& ctx);
 void scenario_ring(Context& ctx);
 
 inline const std::vector<Scenario>& all_scenarios() {
@@ -46,6 +48,11 @@ inline const std::vector<Scenario>& all_scenarios() {
        scenario_matrix},
       {"beyond", "random reads and a scan of a file 4x a memory cgroup's cap, over time",
        scenario_beyond},
+      {"smallfiles",
+       "many small files per file size: read vs map vs for_each_chunk, 1 and 2 threads",
+       scenario_smallfiles},
+      {"durable", "durable 4 KiB updates and appends: msync vs pwrite + fdatasync",
+       scenario_durable},
       {"ring",
        "4 and 64 KiB messages between two processes: mirrored SpscQueue vs pipe, socket, "
        "copy-on-wrap ring",
