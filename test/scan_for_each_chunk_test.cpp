@@ -198,6 +198,8 @@ TEST_CASE("for_each_chunk: bad input is a clear error before any syscall, and le
   auto ignore = [](std::span<const std::byte>) {};
   for_each_chunk("", ignore, ec);
   CHECK(ec == std::errc::invalid_argument);
+  for_each_chunk(std::string("a\0b", 3), ignore, ec);  // a NUL inside: never opens "a"
+  CHECK(ec == std::errc::invalid_argument);
   for_each_chunk(dir.file("missing"), ignore, ec);
   CHECK(ec == std::errc::no_such_file_or_directory);
   const std::size_t fds = mmapxx::test::open_fd_count();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <span>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 
@@ -43,7 +44,8 @@ namespace detail {
 using ChunkCallback = bool (*)(void* context, std::span<const std::byte> chunk);
 // The scan itself (lib/scan/scan.cpp). Exceptions thrown by the callback pass through, with the
 // file closed and unmapped; every other failure is returned (never thrown).
-Failure scan_file(const char* path, const ScanOptions& options, ChunkCallback callback,
+// `path` must be followed by a NUL (it is a std::string's view), and may hold one inside (refused).
+Failure scan_file(std::string_view path, const ScanOptions& options, ChunkCallback callback,
                   void* context, ScanResult& result);
 
 template <class F>
@@ -75,7 +77,8 @@ bool call_chunk(void* context, std::span<const std::byte> chunk) {
 //
 // Syscalls: open (O_RDONLY|O_CLOEXEC|O_NOCTTY|O_NONBLOCK, so a FIFO cannot block), fstat, then
 // read loop: posix_fadvise(SEQUENTIAL) for files of 1 MiB or more, read(2) until done, close;
-// mapping: mmap, mincore, getrusage x2 (Auto only), munmap, close.
+// mapping: mmap, mincore and getrusage x2 (Auto only), fstat before every window after the
+// first (a file that shrank is reported before fn sees a window past its end), munmap, close.
 //
 // Truncation: a file that shrinks during the scan ends it with an Error, errno EFAULT, whose
 // message says the file shrank, by either method: never SIGBUS. Mapped chunks are handed to fn
@@ -91,14 +94,14 @@ bool call_chunk(void* context, std::span<const std::byte> chunk) {
 // from fn pass through. Every way out closes the file and unmaps the view.
 //
 // Cost: the read path costs what a plain 128 KiB read(2) loop costs plus one fstat and (1 MiB and
-// up) one posix_fadvise. The map path costs a map+unmap pair, one sigsetjmp per 4 MiB window and,
-// with Auto, mincore and two getrusage calls on the first window.
+// up) one posix_fadvise. The map path costs a map+unmap pair, one sigsetjmp and one fstat per
+// 4 MiB window and, with Auto, mincore and two getrusage calls on the first window.
 // Kernel floor: Linux 2.6.26 (RUSAGE_THREAD); nothing newer.
 template <class F>
 ScanResult for_each_chunk(const std::filesystem::path& path, F&& fn,
                           const ScanOptions& options = {}) {
   ScanResult result;
-  if (detail::Failure failure = detail::scan_file(path.c_str(), options, &detail::call_chunk<F>,
+  if (detail::Failure failure = detail::scan_file(path.native(), options, &detail::call_chunk<F>,
                                                   static_cast<void*>(std::addressof(fn)), result))
     detail::raise(failure, path.native());
   return result;
@@ -112,7 +115,7 @@ ScanResult for_each_chunk(
     const std::filesystem::path& path, F&& fn, const ScanOptions& options,
     std::error_code& ec) noexcept(std::is_nothrow_invocable_v<F&, std::span<const std::byte>>) {
   ScanResult result;
-  detail::report(detail::scan_file(path.c_str(), options, &detail::call_chunk<F>,
+  detail::report(detail::scan_file(path.native(), options, &detail::call_chunk<F>,
                                    static_cast<void*>(std::addressof(fn)), result),
                  ec);
   return result;

@@ -127,11 +127,11 @@ bool resident(const View& view, std::size_t length) noexcept {
 
 }  // namespace
 
-Failure scan_file(const char* path, const ScanOptions& options, ChunkCallback callback,
+Failure scan_file(std::string_view path_view, const ScanOptions& options, ChunkCallback callback,
                   void* context, ScanResult& result) {
   result = {};
-  if (path == nullptr) return invalid_argument("open", "path is a null pointer");
-  if (Failure failure = check_path("open", path)) return failure;
+  if (Failure failure = check_path("open", path_view)) return failure;
+  const char* path = path_view.data();  // NUL-terminated: a std::string's view, checked above
   switch (options.method) {
     case ScanMethod::Auto:
     case ScanMethod::Map:
