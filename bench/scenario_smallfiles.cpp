@@ -52,9 +52,10 @@ void write_small(const std::string& path, std::size_t size, std::byte* scratch) 
 
 void scenario_smallfiles(Context& ctx) {
   const Config& cfg = ctx.config;
-  const std::size_t total = cfg.verify ? 1 * MiB : cfg.quick ? 8 * MiB : 256 * MiB;
+  // Full: 64 MiB, tens of thousands of files at the small end (65,536 of 1 KiB).
+  const std::size_t total = cfg.verify ? 1 * MiB : cfg.quick ? 4 * MiB : 64 * MiB;
   std::vector<std::size_t> sizes = {1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1 * MiB};
-  if (cfg.verify) sizes = {4 * KiB, 64 * KiB, 1 * MiB};
+  if (cfg.verify || cfg.quick) sizes = {4 * KiB, 64 * KiB, 1 * MiB};
   Buffer scratch(1 * MiB);
   const std::string tree = ctx.files.temp_path("tree");
   ::mkdir(tree.c_str(), 0700);

