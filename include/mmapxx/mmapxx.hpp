@@ -1,4 +1,5 @@
-// mmapxx: safe, zero-overhead RAII over POSIX memory mapping. Include this for everything.
+/// @file
+/// mmapxx: safe, zero-overhead RAII over POSIX memory mapping. Include this for everything.
 #pragma once
 
 #include "mmapxx/anonymous_region.hpp"
@@ -23,4 +24,5 @@
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/spsc_queue.hpp"
 #include "mmapxx/sysv.hpp"
+#include "mmapxx/version.hpp"
 #include "mmapxx/write_tracker.hpp"
