@@ -13,8 +13,8 @@
 #include <utility>
 
 #include "base/alloc.hpp"
-#include "base/memory_budget.hpp"
 #include "base/fd.hpp"
+#include "base/memory_budget.hpp"
 #include "mapping/primitive.hpp"
 
 namespace mmapxx {
