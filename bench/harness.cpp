@@ -17,8 +17,12 @@ extern "C" void on_stop_signal(int signal_number) {
   std::signal(signal_number, SIG_DFL);
 }
 
+// Where the CRC32C consumer's result goes, so the compiler cannot drop the work.
+volatile std::uint32_t crc_result = 0;
+
 void run_checked(const Method& method, Sink& sink) {
   method.run(sink);
+  crc_result = sink.crc;
   if (!sink.checksum && sink.value != 0)
     throw std::runtime_error(method.name + ": found a byte the files never contain");
 }
@@ -47,7 +51,14 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-std::vector<double> measure(const std::vector<Method>& methods, int repeats, const Timing& timing) {
+Spread spread_of(std::vector<double> values) {
+  if (values.empty()) return {};
+  std::sort(values.begin(), values.end());
+  return {values.front(), median(values), values.back()};
+}
+
+std::vector<std::vector<double>> measure(const std::vector<Method>& methods, int repeats,
+                                         const Timing& timing) {
   std::vector<std::vector<double>> samples(methods.size());
   if (timing.warmup) {
     for (const Method& method : methods) {
@@ -69,9 +80,7 @@ std::vector<double> measure(const std::vector<Method>& methods, int repeats, con
       samples[i].push_back(now_seconds() - start);
     }
   }
-  std::vector<double> medians;
-  for (auto& s : samples) medians.push_back(median(s));
-  return medians;
+  return samples;
 }
 
 std::vector<std::uint64_t> checksums(const std::vector<Method>& methods, const Timing& timing) {

@@ -41,9 +41,18 @@ int main(int argc, char** argv) {
   app.add_option("--json", json, "write machine, files and results as JSON");
   app.add_option("--plot", plot, "write one PNG chart per scenario into this directory");
   app.add_option("--mmcp", config.mmcp, "path of mmcp (default: next to mmbench's build dir)");
+  std::string consumer = "memchr";
+  app.add_option("--consumer", consumer,
+                 "what the timed runs do with the bytes: memchr (memory speed, an upper bound) "
+                 "or crc32c (SSE4.2 where present)")
+      ->check(CLI::IsMember({"memchr", "crc32c"}));
+  app.add_flag("--set-readahead", config.set_readahead,
+               "matrix scenario: set read_ahead_kb of the disk under --dir to 128, 2048 and 8192 "
+               "(root; restored at exit and on SIGINT/SIGTERM)");
   app.add_flag("--list", list, "list the scenarios");
   CLI11_PARSE(app, argc, argv);
   config.self = self_path(argv[0]);
+  timed_consumer() = consumer == "crc32c" ? Consumer::Crc32c : Consumer::Memchr;
 
   if (list) {
     for (const Scenario& s : all_scenarios()) std::printf("%-9s %s\n", s.name, s.what);
@@ -63,11 +72,13 @@ int main(int argc, char** argv) {
     Workspace files(config.dir);  // removed on every way out of this block
     const MachineInfo machine = machine_info(config.dir);
     print_machine(machine);
-    std::printf("  %-15s %s\n\n", "mode",
-                config.verify  ? "verify"
-                : config.quick ? "quick"
-                               : "full");
+    std::printf("  %-15s %s\n", "mode", config.verify ? "verify" : config.quick ? "quick" : "full");
+    std::printf("  %-15s %s%s\n\n", "consumer", consumer_name(timed_consumer()),
+                timed_consumer() == Consumer::Crc32c
+                    ? (crc32c_is_hardware() ? " (SSE4.2 crc32 instruction)" : " (table)")
+                    : "");
     Context ctx{config, files, {}, {}, {}};
+    if (config.verify) check_crc32c(ctx);
     for (const Scenario* s : chosen) {
       std::printf("== %s: %s\n", s->name, s->what);
       std::fflush(stdout);

@@ -61,16 +61,27 @@ void print_files(const std::vector<FileNote>& notes) {
 
 void print_table(const Context& ctx) {
   if (ctx.results.empty()) return;
-  std::printf("\n%-9s %-22s %-31s %7s %-32s %10s %-5s %8s\n", "scenario", "case", "method", "size",
-              "cache state", "value", "unit", "ratio");
-  for (const Result& r : ctx.results)
-    std::printf("%-9s %-22s %-31s %7s %-32s %10.3f %-5s %7.2fx%s\n", r.scenario.c_str(),
-                r.case_name.c_str(), r.method.c_str(), size_label(r.size).c_str(), r.state.c_str(),
-                r.value, unit_name(r.unit), r.ratio, r.kind == RatioKind::Cost ? " cost" : "");
+  std::printf("\n%-9s %-22s %-31s %7s %-32s %10s %21s %-5s %7s %13s %s\n", "scenario", "case",
+              "method", "size", "cache state", "median", "[min - max]", "unit", "ratio",
+              "[min - max]", "goal");
+  for (const Result& r : ctx.results) {
+    char goal[48] = "";
+    if (r.goal)
+      std::snprintf(goal, sizeof goal, "%s%.2fx: %s",
+                    r.kind == RatioKind::Cost ? "<=" : ">=", *r.goal, r.verdict().c_str());
+    std::printf(
+        "%-9s %-22s %-31s %7s %-32s %10.3f [%9.3f - %9.3f] %-5s %6.2fx [%4.2f - %4.2f]%s %s\n",
+        r.scenario.c_str(), r.case_name.c_str(), r.method.c_str(), size_label(r.size).c_str(),
+        r.state.c_str(), r.value, r.value_min, r.value_max, unit_name(r.unit), r.ratio, r.ratio_min,
+        r.ratio_max, r.kind == RatioKind::Cost ? " cost" : "     ", goal);
+  }
   std::printf(
       "\nratio: speed vs the group's baseline (the first method of each group; >1 is "
       "faster),\n       except 'cost' rows: time vs the raw-syscall baseline (1.00 = no "
-      "overhead).\n");
+      "overhead).\n"
+      "[min - max]: over the repeats; ratios are paired by round (each round runs every method\n"
+      "       of a group back to back). goal: met = holds for every repeat; noise = the median\n"
+      "       meets it but not the whole spread; no = the median misses it.\n");
   for (const std::string& note : ctx.notes) std::printf("note: %s\n", note.c_str());
 }
 
@@ -88,12 +99,17 @@ void print_checks(const Context& ctx) {
 
 void write_csv(const std::string& path, const Context& ctx) {
   std::ofstream out = open_out(path);
-  out << "scenario,case,method,size_bytes,cache_state,value,unit,ratio,ratio_kind,baseline\n";
-  for (const Result& r : ctx.results)
+  out << "scenario,case,method,size_bytes,cache_state,value,value_min,value_max,unit,ratio,"
+         "ratio_min,ratio_max,ratio_kind,baseline,repeats,goal,goal_verdict\n";
+  for (const Result& r : ctx.results) {
     out << csv_field(r.scenario) << ',' << csv_field(r.case_name) << ',' << csv_field(r.method)
-        << ',' << r.size << ',' << csv_field(r.state) << ',' << r.value << ',' << unit_name(r.unit)
-        << ',' << r.ratio << ',' << (r.kind == RatioKind::Cost ? "cost" : "speedup") << ','
-        << csv_field(r.baseline) << '\n';
+        << ',' << r.size << ',' << csv_field(r.state) << ',' << r.value << ',' << r.value_min << ','
+        << r.value_max << ',' << unit_name(r.unit) << ',' << r.ratio << ',' << r.ratio_min << ','
+        << r.ratio_max << ',' << (r.kind == RatioKind::Cost ? "cost" : "speedup") << ','
+        << csv_field(r.baseline) << ',' << r.repeats << ',';
+    if (r.goal) out << *r.goal;
+    out << ',' << r.verdict() << '\n';
+  }
 }
 
 void write_json(const std::string& path, const Context& ctx, const MachineInfo& machine,
@@ -116,10 +132,15 @@ void write_json(const std::string& path, const Context& ctx, const MachineInfo& 
     out << (i ? ",\n    " : "\n    ") << "{\"scenario\": " << json_string(r.scenario)
         << ", \"case\": " << json_string(r.case_name) << ", \"method\": " << json_string(r.method)
         << ", \"size\": " << r.size << ", \"cache_state\": " << json_string(r.state)
-        << ", \"value\": " << r.value << ", \"unit\": " << json_string(unit_name(r.unit))
-        << ", \"ratio\": " << r.ratio
+        << ", \"value\": " << r.value << ", \"value_min\": " << r.value_min
+        << ", \"value_max\": " << r.value_max << ", \"unit\": " << json_string(unit_name(r.unit))
+        << ", \"ratio\": " << r.ratio << ", \"ratio_min\": " << r.ratio_min
+        << ", \"ratio_max\": " << r.ratio_max << ", \"repeats\": " << r.repeats
         << ", \"ratio_kind\": " << json_string(r.kind == RatioKind::Cost ? "cost" : "speedup")
-        << ", \"baseline\": " << json_string(r.baseline) << "}";
+        << ", \"baseline\": " << json_string(r.baseline);
+    if (r.goal)
+      out << ", \"goal\": " << *r.goal << ", \"goal_verdict\": " << json_string(r.verdict());
+    out << "}";
   }
   out << "],\n  \"notes\": [";
   for (std::size_t i = 0; i < ctx.notes.size(); ++i)

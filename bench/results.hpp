@@ -23,12 +23,19 @@ struct Result {
   std::string case_name;  // e.g. "uniform", "map+unmap by path"; may be empty
   std::string method;
   std::size_t size = 0;
-  std::string state;  // page-cache state of the file, measured
-  double value = 0;   // in `unit`
+  std::string state;                    // page-cache state of the file, measured
+  double value = 0;                     // in `unit`: the median of the repeats
+  double value_min = 0, value_max = 0;  // smallest and largest value over the repeats
   Unit unit = Unit::GBps;
-  double ratio = 1;
+  double ratio = 1;                     // median of the per-round ratios
+  double ratio_min = 1, ratio_max = 1;  // their smallest and largest
+  int repeats = 0;
   RatioKind kind = RatioKind::Speedup;
   std::string baseline;  // the baseline method's name
+  std::optional<double> goal{};
+  // "met" (holds for every repeat), "noise" (the median meets it, the spread does not), "no",
+  // or empty without a goal.
+  std::string verdict() const;
 };
 
 struct Check {
@@ -65,5 +72,9 @@ struct Context {
   // "large folios, 100% resident"
   std::string state_of(const std::string& path, CacheState state) const;
 };
+
+// Verify mode: the CRC32C consumer gives the standard check value and the same result by
+// hardware and by table (recorded as checks).
+void check_crc32c(Context& ctx);
 
 }  // namespace mmbench

@@ -5,6 +5,7 @@
 
 #include <mmapxx/mmapxx.hpp>
 
+#include "direct.hpp"
 #include "io.hpp"
 #include "scenarios.hpp"
 
@@ -38,43 +39,51 @@ void scenario_cold(Context& ctx) {
             .repeats = ctx.config.repeats(7),
             .expected = expected_digest(0, size),
             .timing = cold};
-  ctx.run(seq, {{"read 128KiB FADV_SEQUENTIAL",
-                 [=](Sink& s) {
-                   Fd fd(path, O_RDONLY);
-                   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-                   for (ssize_t r; (r = ::read(fd.get(), buffer->data(), buffer->size)) > 0;)
-                     s.consume(buffer->data(), static_cast<std::size_t>(r));
-                 }},
-                {"read 1MiB", [=](Sink& s) { read_file(path, *big_buffer, s); }},
-                {"mmapxx default",
-                 [=](Sink& s) {
-                   MappedFile<Access::Read> f(path);
-                   s.consume(f.data(), f.size());
-                 }},
-                {"mmapxx advice=Sequential",
-                 [=](Sink& s) {
-                   MappedFile<Access::Read> f(path, {.advice = Advice::Sequential});
-                   s.consume(f.data(), f.size());
-                 }},
-                {"mmapxx MADV_SEQUENTIAL+WILLNEED",
-                 [=](Sink& s) {
-                   MappedFile<Access::Read> f(path);
-                   f.advise(Advice::Sequential);
-                   f.advise(Advice::WillNeed);
-                   s.consume(f.data(), f.size());
-                 }},
-                {"mmapxx MADV_POPULATE_READ",
-                 [=](Sink& s) {
-                   MappedFile<Access::Read> f(path);
-                   f.advise(Advice::PopulateRead);
-                   s.consume(f.data(), f.size());
-                 }},
-                // MADV_SEQUENTIAL at map time, then MADV_POPULATE_READ, in the constructor.
-                {"mmapxx advice=Sequential, populate", [=](Sink& s) {
-                   MappedFile<Access::Read> f(path,
-                                              {.populate = true, .advice = Advice::Sequential});
-                   s.consume(f.data(), f.size());
-                 }}});
+  std::vector<Method> seq_methods = {
+      {"read 128KiB FADV_SEQUENTIAL",
+       [=](Sink& s) {
+         Fd fd(path, O_RDONLY);
+         ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+         for (ssize_t r; (r = ::read(fd.get(), buffer->data(), buffer->size)) > 0;)
+           s.consume(buffer->data(), static_cast<std::size_t>(r));
+       }},
+      {"read 1MiB", [=](Sink& s) { read_file(path, *big_buffer, s); }},
+      {"mmapxx default",
+       [=](Sink& s) {
+         MappedFile<Access::Read> f(path);
+         s.consume(f.data(), f.size());
+       }},
+      {"mmapxx advice=Sequential",
+       [=](Sink& s) {
+         MappedFile<Access::Read> f(path, {.advice = Advice::Sequential});
+         s.consume(f.data(), f.size());
+       }},
+      {"mmapxx MADV_SEQUENTIAL+WILLNEED",
+       [=](Sink& s) {
+         MappedFile<Access::Read> f(path);
+         f.advise(Advice::Sequential);
+         f.advise(Advice::WillNeed);
+         s.consume(f.data(), f.size());
+       }},
+      {"mmapxx MADV_POPULATE_READ",
+       [=](Sink& s) {
+         MappedFile<Access::Read> f(path);
+         f.advise(Advice::PopulateRead);
+         s.consume(f.data(), f.size());
+       }},
+      // MADV_SEQUENTIAL at map time, then MADV_POPULATE_READ, in the constructor.
+      {"mmapxx advice=Sequential, populate", [=](Sink& s) {
+         MappedFile<Access::Read> f(path, {.populate = true, .advice = Advice::Sequential});
+         s.consume(f.data(), f.size());
+       }}};
+  // The library's helper must not lose here either: it probes the cache and reads.
+  seq_methods.push_back({"mmapxx for_each_chunk (auto)", [=](Sink& s) {
+                           mmapxx::for_each_chunk(path, [&](std::span<const std::byte> chunk) {
+                             s.consume(chunk.data(), chunk.size());
+                           });
+                         }});
+  add_direct_sequential_methods(path, size, seq_methods, ctx.notes);
+  ctx.run(seq, seq_methods);
 
   const std::size_t ops = ctx.config.verify ? 200 : ctx.config.quick ? 500 : 2000;
   auto offsets = random_offsets(ops, size, 7);
@@ -87,7 +96,9 @@ void scenario_cold(Context& ctx) {
             .repeats = ctx.config.repeats(7),
             .expected = random_digest(*offsets),
             .timing = cold};
-  ctx.run(rnd, random_methods(path, offsets, false));
+  std::vector<Method> rnd_methods = random_methods(path, offsets, false);
+  add_direct_random_methods(path, offsets, rnd_methods, ctx.notes);
+  ctx.run(rnd, rnd_methods);
 }
 
 }  // namespace mmbench

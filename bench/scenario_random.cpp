@@ -8,6 +8,7 @@
 
 #include <mmapxx/mmapxx.hpp>
 
+#include "direct.hpp"
 #include "io.hpp"
 #include "scenarios.hpp"
 
@@ -126,6 +127,35 @@ void scenario_random(Context& ctx) {
             .expected = digest_of(*offsets)};
     ctx.run(g, random_methods(path, offsets, true));
   }
+
+  // The baselines a reader would pick instead: O_DIRECT pread and io_uring at depths 1, 8, 32.
+  // O_DIRECT goes to the disk every time, so this group has fewer operations of its own.
+  const std::size_t direct_ops = ctx.config.verify ? 200 : ctx.config.quick ? 2000 : 20000;
+  auto offsets = draw_offsets(direct_ops, size, 43);
+  Group g{.scenario = "random",
+          .case_name = "uniform, io_uring",
+          .size = size,
+          .state = ctx.state_of(path, CacheState::Large),
+          .unit = Unit::NsPerOp,
+          .work = static_cast<double>(direct_ops),
+          .repeats = ctx.config.repeats(7),
+          .expected = digest_of(*offsets)};
+  auto file = std::make_shared<MappedFile<Access::Read>>(
+      path, mmapxx::MapOptions{.advice = Advice::Random});
+  std::vector<Method> methods = {{"pread 4KiB",
+                                  [=, buffer = std::make_shared<Buffer>(block)](Sink& s) {
+                                    Fd fd(path, O_RDONLY);
+                                    for (std::uint64_t o : *offsets) {
+                                      read_exact(fd.get(), buffer->data(), block, o);
+                                      s.consume(buffer->data(), block);
+                                    }
+                                  }},
+                                 {"mmapxx long-lived mapping", [=](Sink& s) {
+                                    for (std::uint64_t o : *offsets)
+                                      s.consume(file->data() + o, block);
+                                  }}};
+  add_direct_random_methods(path, offsets, methods, ctx.notes);
+  ctx.run(g, methods);
 }
 
 }  // namespace mmbench

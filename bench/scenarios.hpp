@@ -25,6 +25,10 @@ void scenario_copy(Context& ctx);
 void scenario_anon(Context& ctx);
 void scenario_shm(Context& ctx);
 void scenario_tracking(Context& ctx);
+void scenario_matrix(Context& ctx);
+void scenario_beyond(Context& ctx);
+void scenario_smallfiles(Context& ctx);
+void scenario_durable(Context& ctx);
 void scenario_ring(Context& ctx);
 
 inline const std::vector<Scenario>& all_scenarios() {
@@ -40,6 +44,15 @@ inline const std::vector<Scenario>& all_scenarios() {
       {"shm", "64 KiB messages between two processes: shared memory vs pipe", scenario_shm},
       {"tracking", "dirty-page tracking per page: userfaultfd vs mprotect + SIGSEGV",
        scenario_tracking},
+      {"matrix", "scan and random reads per page-cache state (read_ahead_kb, folio size)",
+       scenario_matrix},
+      {"beyond", "random reads and a scan of a file 4x a memory cgroup's cap, over time",
+       scenario_beyond},
+      {"smallfiles",
+       "many small files per file size: read vs map vs for_each_chunk, 1 and 2 threads",
+       scenario_smallfiles},
+      {"durable", "durable 4 KiB updates and appends: msync vs pwrite + fdatasync",
+       scenario_durable},
       {"ring",
        "4 and 64 KiB messages between two processes: mirrored SpscQueue vs pipe, socket, "
        "copy-on-wrap ring",

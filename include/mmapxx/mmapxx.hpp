@@ -19,6 +19,7 @@
 #include "mmapxx/protection_guard.hpp"
 #include "mmapxx/reservation.hpp"
 #include "mmapxx/robust_mutex.hpp"
+#include "mmapxx/scan.hpp"
 #include "mmapxx/shared_futex.hpp"
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/spsc_queue.hpp"
