@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 namespace mmbench {
@@ -70,6 +71,16 @@ void write_all(int fd, const void* data, std::size_t size) {
     if (w <= 0) fail("write", "fd");
     p += w;
     size -= static_cast<std::size_t>(w);
+  }
+}
+
+void read_exact_stream(int fd, std::byte* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t r = ::read(fd, data, size);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) throw std::runtime_error("read from a pipe or socket");
+    data += r;
+    size -= static_cast<std::size_t>(r);
   }
 }
 

@@ -36,5 +36,7 @@ void read_file(const std::string& path, const Buffer& buffer, Sink& sink);
 std::uint64_t file_size(int fd);
 void read_exact(int fd, void* data, std::size_t size, std::uint64_t offset);
 void write_all(int fd, const void* data, std::size_t size);
+// Reads exactly `size` bytes from a pipe or socket (several reads may be needed).
+void read_exact_stream(int fd, std::byte* data, std::size_t size);
 
 }  // namespace mmbench

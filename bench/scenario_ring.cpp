@@ -16,11 +16,17 @@
 
 #include "content.hpp"
 #include "io.hpp"
+#include "process.hpp"
 #include "scenarios.hpp"
 
 namespace mmbench {
 
 namespace {
+
+template <class Child, class Parent>
+void with_child(Child child, Parent parent) {
+  mmbench::with_child(child, parent, "ring");
+}
 
 using namespace std::chrono_literals;
 
@@ -28,37 +34,6 @@ using namespace std::chrono_literals;
 // (4 KiB messages never do; there the rings differ only by the mirror's second mapping).
 constexpr std::size_t ring_bytes = MiB + 4 * KiB;
 constexpr std::size_t source_bytes = MiB;  // the producer cycles through 1 MiB of content
-
-template <class Child, class Parent>
-void with_child(Child child, Parent parent) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int code = 0;
-    try {
-      child();
-    } catch (...) {
-      code = 1;
-    }
-    ::_exit(code);
-  }
-  parent();
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("ring: producer process failed");
-}
-
-void read_full(int fd, std::byte* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t r = ::read(fd, data, size);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) throw std::runtime_error("ring: read");
-    data += r;
-    size -= static_cast<std::size_t>(r);
-  }
-}
 
 // A pipe (capacity > 0: F_SETPIPE_SZ) or, with capacity < 0, a Unix stream socket pair.
 Method stream_method(std::string name, int capacity, std::shared_ptr<Buffer> src,
@@ -80,7 +55,7 @@ Method stream_method(std::string name, int capacity, std::shared_ptr<Buffer> src
                 [&] {
                   ::close(fd[1]);
                   for (std::size_t i = 0; i < count; ++i) {
-                    read_full(fd[0], in.data(), message);
+                    read_exact_stream(fd[0], in.data(), message);
                     s.consume(in.data(), message);
                   }
                   ::close(fd[0]);

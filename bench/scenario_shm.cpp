@@ -14,11 +14,17 @@
 #include <mmapxx/mmapxx.hpp>
 
 #include "io.hpp"
+#include "process.hpp"
 #include "scenarios.hpp"
 
 namespace mmbench {
 
 namespace {
+
+template <class Child, class Parent>
+void with_child(Child child, Parent parent) {
+  mmbench::with_child(child, parent, "shm");
+}
 
 constexpr std::size_t message = 64 * KiB;
 constexpr std::size_t source_messages = 16;  // the producer cycles through 1 MiB of content
@@ -60,38 +66,6 @@ void publish(std::atomic<std::uint32_t>& var, std::uint32_t value,
     syscall(SYS_futex, futex_word(var), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
-// Runs `child` in a forked process and `parent` here; the child's failure is an error here.
-template <class Child, class Parent>
-void with_child(Child child, Parent parent) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int code = 0;
-    try {
-      child();
-    } catch (...) {
-      code = 1;
-    }
-    ::_exit(code);
-  }
-  parent();
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("shm: producer process failed");
-}
-
-void read_full(int fd, std::byte* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t r = ::read(fd, data, size);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) throw std::runtime_error("pipe read");
-    data += r;
-    size -= static_cast<std::size_t>(r);
-  }
-}
-
 struct Pipe {
   int fd[2] = {-1, -1};
   explicit Pipe(int capacity = 0) {
@@ -120,7 +94,7 @@ Method pipe_method(std::string name, int capacity, std::shared_ptr<Buffer> src, 
                   ::close(p.fd[1]);
                   p.fd[1] = -1;
                   for (std::size_t i = 0; i < count; ++i) {
-                    read_full(p.fd[0], in.data(), message);
+                    read_exact_stream(p.fd[0], in.data(), message);
                     s.consume(in.data(), message);
                   }
                 });
