@@ -9,20 +9,6 @@
 using namespace mmapxx;
 using namespace mmapxx::test;
 
-namespace {
-
-FaultError fault_of(const std::function<void()>& body) {
-  try {
-    guarded(body);
-  } catch (const FaultError& e) {
-    return e;
-  }
-  FAIL("guarded() did not throw FaultError");
-  throw std::logic_error("unreachable");
-}
-
-}  // namespace
-
 TEST_CASE("A fault through either half of a MirroredBuffer names the memory and its offset") {
   const std::size_t S = 4 * page_size();
   SealedMemory memory("mirror-fault", S);  // not sealed: it can be shrunk under the mapping
@@ -31,7 +17,7 @@ TEST_CASE("A fault through either half of a MirroredBuffer names the memory and 
 
   const std::size_t offset = 2 * page_size() + 17;
   for (std::byte* p : {mirror.data() + offset, mirror.data() + S + offset}) {
-    const FaultError e = fault_of([&] { load(p); });
+    const FaultError e = catch_fault([&] { load(p); });
     CHECK(e.signal() == SIGBUS);
     CHECK(e.address() == p);
     CHECK(e.mapping_label() == mirror.first().label());
@@ -44,7 +30,7 @@ TEST_CASE("protect() on the second half of a mirror turns writes there into Faul
   MirroredBuffer mirror(2 * page_size(), "mirror-protect");
   auto guard = mirror.second().protect(Protection::Read);
   store(mirror.data() + 1, std::byte{9});  // the first half stays writable
-  const FaultError e = fault_of([&] { store(mirror.data() + mirror.size() + 1, std::byte{1}); });
+  const FaultError e = catch_fault([&] { store(mirror.data() + mirror.size() + 1, std::byte{1}); });
   CHECK(e.signal() == SIGSEGV);
   CHECK(e.si_code() == SEGV_ACCERR);
   CHECK(e.file_offset() == 1);
@@ -60,7 +46,7 @@ TEST_CASE("A file grown in place inside a reservation is translated over its new
   file.resize(8 * page_size());
   REQUIRE(::truncate(path.c_str(), static_cast<off_t>(2 * page_size())) == 0);
   std::byte* p = file.data() + 6 * page_size() + 3;
-  const FaultError e = fault_of([&] { load(p); });
+  const FaultError e = catch_fault([&] { load(p); });
   CHECK(e.signal() == SIGBUS);
   CHECK(e.mapping_label() == path);
   CHECK(e.file_offset() == 6 * page_size() + 3);

@@ -9,7 +9,10 @@
 #include <cstddef>
 #include <functional>
 #include <mmapxx/mmapxx.hpp>
+#include <stdexcept>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 #include "support.hpp"
 
@@ -68,6 +71,17 @@ inline int run_dying_child(const std::function<void()>& body, bool without_mmapx
 inline bool initial_is_default(int signal) {
   const struct sigaction& a = initial_action(signal);
   return !(a.sa_flags & SA_SIGINFO) && a.sa_handler == SIG_DFL;
+}
+
+// The FaultError that guarded(body) throws; a test failure when it throws none.
+inline FaultError catch_fault(const std::function<void()>& body) {
+  try {
+    guarded(body);
+  } catch (const FaultError& e) {
+    return e;
+  }
+  FAIL("guarded() did not throw FaultError");
+  throw std::logic_error("unreachable");
 }
 
 }  // namespace mmapxx::test

@@ -11,20 +11,6 @@
 using namespace mmapxx;
 using namespace mmapxx::test;
 
-namespace {
-
-FaultError catch_fault(const std::function<void()>& body) {
-  try {
-    guarded(body);
-  } catch (const FaultError& e) {
-    return e;
-  }
-  FAIL("guarded() did not throw FaultError");
-  throw std::logic_error("unreachable");
-}
-
-}  // namespace
-
 TEST_CASE("reading past EOF of a truncated file throws SIGBUS with address, path and offset") {
   TruncatedFile t;
   const std::byte* p = t.file.data() + 2 * page_size() + 123;
