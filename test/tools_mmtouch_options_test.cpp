@@ -51,8 +51,8 @@ Counts mmtouch(const ScratchDir& dir, std::vector<std::string> args, int code = 
 }
 
 // tree/big (1 MiB), tree/big-link (a hard link to it), tree/sub/small.c (5000 B),
-// tree/sub/note.bak (2 B), tree/sub/big-sym (a symbolic link to tree/big), tree/sub/up (to
-// tree: a loop for -f), tree/outside-sym (to a directory outside the tree with one 8 KiB file).
+// tree/sub/note.bak (2 B), tree/sub/big-sym (a symbolic link to tree/big), tree/outside-sym (to
+// a directory outside the tree with one 8 KiB file).
 std::string make_tree(const ScratchDir& dir) {
   const std::string t = dir.file("tree");
   std::filesystem::create_directories(t + "/sub");
@@ -107,6 +107,12 @@ TEST_CASE("mmtouch's crawl options count what vmtouch counts", "[tools][mmtouch]
     // vmtouch counts a file skipped by -m among its files; mmtouch lists only those counted.
     if (options.empty() || options.front() != "-m") CHECK(ours.files == theirs.files);
   }
+  // A symbolic link loop is followed once, not for ever.
+  const Counts before = mmtouch(dir, {"-f", "-R", t});
+  REQUIRE(::symlink(t.c_str(), (t + "/sub/up").c_str()) == 0);
+  const Counts after = mmtouch(dir, {"-f", "-R", t});
+  CHECK(after.pages == before.pages);
+  CHECK(after.files == before.files);
   // And fincore, whole files, on each file.
   const std::string fincore =
       shell("fincore --bytes --noheadings --output PAGES '" + t + "/big' '" + t + "/sub/small.c'");

@@ -25,9 +25,14 @@ namespace {
 
 constexpr std::uint64_t progress_threshold = std::uint64_t{64} << 20;
 
+// Read once: umask(2) cannot read without writing, and a tree of small files would pay it twice
+// a file.
 mode_t current_umask() {
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
+  static const mode_t mask = [] {
+    const mode_t m = ::umask(0);
+    ::umask(m);
+    return m;
+  }();
   return mask;
 }
 
@@ -41,6 +46,7 @@ enum class Reflink { Auto, Always, Never };
 
 struct Options {
   bool progress = false, quiet = false, durable = false, no_clobber = false, preserve = false;
+  bool terminal = false;  // stderr is a terminal (asked once, not per file)
   Reflink reflink = Reflink::Auto;
   mmtools::CopyMethod method = mmtools::default_method;
   bool preallocate = mmtools::default_preallocate;
@@ -54,7 +60,8 @@ Target resolve_target(const std::string& src, const struct stat& src_st, const s
                       bool into_directory) {
   Target target{dst, static_cast<mode_t>(src_st.st_mode & 0777 & ~current_umask())};
   struct stat st {};
-  bool exists = ::stat(dst.c_str(), &st) == 0;
+  // into_directory: main() has already seen that DST is a directory.
+  bool exists = !into_directory && ::stat(dst.c_str(), &st) == 0;
   if (into_directory || (exists && S_ISDIR(st.st_mode))) {
     target.path = (std::filesystem::path(dst) / std::filesystem::path(src).filename()).string();
     exists = ::stat(target.path.c_str(), &st) == 0;
@@ -95,7 +102,7 @@ void copy_one(const std::string& src, const std::string& dst, bool into_director
 
   mmapxx::ReplacementFile out(target.path);
   mmtools::set_signal_cleanup(out.temporary_path().string());
-  const bool show = !o.quiet && (o.progress || (::isatty(STDERR_FILENO) && size >= progress_threshold));
+  const bool show = !o.quiet && (o.progress || (o.terminal && size >= progress_threshold));
   mmtools::Progress progress(show, "mmcp", size);
   const mmtools::CopyTarget to{out.fd(), target.path, o.preallocate};
   // Where the filesystem can share extents, the copy is instant and keeps the holes.
@@ -116,9 +123,11 @@ void copy_one(const std::string& src, const std::string& dst, bool into_director
       o.reflink == Reflink::Never && o.method == mmtools::CopyMethod::CopyRange
           ? mmtools::CopyMethod::Write
           : o.method;
+  std::uint64_t written_to = 0;  // end of the last extent copied
   if (!cloned)
     mmtools::for_each_data_extent(
         in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
+          written_to = offset + length;
           mmtools::copy_extent(method, in.get(), src, to, offset, length,
                                [&](std::uint64_t done) { progress.update(done); });
         });
@@ -128,7 +137,7 @@ void copy_one(const std::string& src, const std::string& dst, bool into_director
   if (static_cast<std::uint64_t>(after.st_size) < size)
     mmtools::fail_truncated(src, static_cast<std::uint64_t>(after.st_size), "end of file moved");
   // Trailing hole: the size without blocks.
-  if (::ftruncate(out.fd(), static_cast<off_t>(size)) != 0)
+  if (!cloned && written_to < size && ::ftruncate(out.fd(), static_cast<off_t>(size)) != 0)
     mmtools::fail_write(target.path, errno, "ftruncate");
   if (o.preserve) preserve_attributes(out.fd(), src_st, target.path);
   progress.finish();
@@ -193,6 +202,7 @@ int main(int argc, char** argv) {
         throw mmtools::Failure("target " + in_quotes(dst) + " is not a directory");
     }
     mmtools::install_signal_cleanup();
+    o.terminal = ::isatty(STDERR_FILENO) != 0;
     bool failed = false;
     for (const auto& src : paths) {
       try {
