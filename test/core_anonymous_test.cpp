@@ -151,7 +151,8 @@ std::size_t huge_pages_free() {
 }
 }  // namespace
 
-TEST_CASE("Explicit huge pages with no_reserve or populate fail at once when none are free") {
+TEST_CASE("Explicit huge pages with no_reserve or populate fail at once when none are free",
+          "[no-valgrind]") {
   if (huge_pages_free() != 0 || test::read_file("/proc/sys/vm/nr_hugepages") != "0\n") {
     std::puts("skipped: huge pages are reserved here; this test needs none (nr_hugepages = 0)");
     return;

@@ -62,7 +62,7 @@ bool exhaust_heap() {
 
 }  // namespace
 
-TEST_CASE("noexcept open reports not_enough_memory when the heap is exhausted") {
+TEST_CASE("noexcept open reports not_enough_memory when the heap is exhausted", "[no-valgrind]") {
   TempDir dir;
   // Long enough that copying it needs the heap (no small-string buffer).
   const std::string path = dir.file(std::string(200, 'n'));
@@ -319,7 +319,7 @@ TEST_CASE("A call that fails leaves no file it created (issue 9, item 4)") {
   CHECK(test::mapping_count() == maps);
 }
 
-TEST_CASE("A create on a full filesystem is ENOSPC now and leaves no file") {
+TEST_CASE("A create on a full filesystem is ENOSPC now and leaves no file", "[no-valgrind]") {
   TempDir dir;
   const std::string mount_point = dir.file("tiny");
   std::filesystem::create_directory(mount_point);
@@ -418,7 +418,8 @@ TEST_CASE("Opening a FIFO, a socket or a device never blocks and is a clear erro
   CHECK((::fcntl(zero.fd(), F_GETFL) & O_NONBLOCK) == 0);  // kept descriptor blocks as usual
 }
 
-TEST_CASE("Out of descriptors (RLIMIT_NOFILE): EMFILE naming the call, nothing leaked") {
+TEST_CASE("Out of descriptors (RLIMIT_NOFILE): EMFILE naming the call, nothing leaked",
+          "[no-valgrind]") {
   TempDir dir;
   const std::string path = dir.file("data");
   test::write_file(path, "bytes");

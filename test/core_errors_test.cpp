@@ -89,7 +89,7 @@ TEST_CASE("Offset or range past end of file is rejected before mmap") {
   CHECK(ec == std::errc::invalid_argument);
 }
 
-TEST_CASE("Directories and bad descriptors are clear errors") {
+TEST_CASE("Directories and bad descriptors are clear errors", "[no-valgrind]") {
   TempDir dir;
   expect_error(std::errc::is_a_directory,
                [&] { MappedFile<Access::Read> file(dir.path().string()); });

@@ -472,7 +472,8 @@ TEST_CASE("Moving a mapping transfers ownership exactly once") {
   CHECK(test::open_fd_count() == fds);
 }
 
-TEST_CASE("Advice given at map time applies before populating, and its failure leaks nothing") {
+TEST_CASE("Advice given at map time applies before populating, and its failure leaks nothing",
+          "[no-valgrind]") {
   TempDir dir;
   const std::string path = dir.file("data");
   test::write_file(path, test::pattern(8 * page_size()));

@@ -52,7 +52,8 @@ TEST_CASE("Residency follows touching and DontNeed on anonymous memory") {
   CHECK(region.residency(5 * page_size() + 1, 0).total() == 0);
 }
 
-TEST_CASE("Residency of a file follows the page cache: cold, then populated, then touched") {
+TEST_CASE("Residency of a file follows the page cache: cold, then populated, then touched",
+          "[no-valgrind]") {
   TempDir dir("/var/tmp");
   const std::string path = dir.file("cold");
   write_cold(path, 32 * page_size());

@@ -112,7 +112,8 @@ TEST_CASE("set_protection() fails cleanly where the kernel refuses") {
   }
 }
 
-TEST_CASE("The record follows resize(): kept ranges, new pages like the last one") {
+TEST_CASE("The record follows resize(): kept ranges, new pages like the last one",
+          "[no-valgrind]") {
   AnonymousRegion region(4 * page_size());
   region.set_protection(Protection::Read, 3 * page_size(), page_size());
   region.resize(8 * page_size());

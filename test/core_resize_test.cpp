@@ -47,7 +47,7 @@ bool mapped_in_child(const std::byte* address) {
 
 }  // namespace
 
-TEST_CASE("A private region grows and shrinks after protect() on part of it") {
+TEST_CASE("A private region grows and shrinks after protect() on part of it", "[no-valgrind]") {
   const std::size_t p = page_size();
   AnonymousRegion region(16 * p);
   fill(region.bytes());
@@ -69,7 +69,7 @@ TEST_CASE("A private region grows and shrinks after protect() on part of it") {
   CHECK(protection_at(region.data() + 5 * p) == "r--p");
 }
 
-TEST_CASE("A private region grows after many non-adjacent pages were protected") {
+TEST_CASE("A private region grows after many non-adjacent pages were protected", "[no-valgrind]") {
   // What WriteTracker's mprotect path leaves behind: every other page a VMA of its own.
   const std::size_t p = page_size();
   AnonymousRegion region(64 * p);
@@ -82,7 +82,7 @@ TEST_CASE("A private region grows after many non-adjacent pages were protected")
   CHECK(protection_at(region.data() + 62 * p) == "rw-p");
 }
 
-TEST_CASE("A private region grows and shrinks after advise() on middle ranges") {
+TEST_CASE("A private region grows and shrinks after advise() on middle ranges", "[no-valgrind]") {
   const std::size_t p = page_size();
   const std::size_t head = GENERATE(std::size_t{0}, std::size_t{1});  // an unaligned size too
   AnonymousRegion region(16 * p + head);
@@ -106,7 +106,7 @@ TEST_CASE("A private region grows and shrinks after advise() on middle ranges") 
   CHECK(all_zero(region.bytes().subspan(10 * p)));
 }
 
-TEST_CASE("A shared region shrinks after protect() and advise() on part of it") {
+TEST_CASE("A shared region shrinks after protect() and advise() on part of it", "[no-valgrind]") {
   const std::size_t p = page_size();
   AnonymousRegion region(16 * p, {.shared = true});
   fill(region.bytes());
@@ -117,7 +117,8 @@ TEST_CASE("A shared region shrinks after protect() and advise() on part of it") 
   CHECK(protection_at(region.data() + 2 * p) == "r--s");
 }
 
-TEST_CASE("A file view grows and shrinks after protect() and advise() on part of it") {
+TEST_CASE("A file view grows and shrinks after protect() and advise() on part of it",
+          "[no-valgrind]") {
   const std::size_t p = page_size();
   TempDir dir;
   const std::string path = dir.file("split");

@@ -206,7 +206,7 @@ TEST_CASE("growth a memory cgroup cannot back is ENOMEM at once, never the OOM k
   SharedMemoryObject::remove(name, ignored);  // in case the child died before its cleanup
 }
 
-TEST_CASE("receive reports the descriptor limit, not a bad message", "[budget]") {
+TEST_CASE("receive reports the descriptor limit, not a bad message", "[budget][no-valgrind]") {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -243,7 +243,7 @@ TEST_CASE("receive reports the descriptor limit, not a bad message", "[budget]")
 }
 
 TEST_CASE("create_unique errors name the caller's prefix; one operation name per syscall",
-          "[budget]") {
+          "[budget][no-valgrind]") {
   LeakCheck leaks;
   const std::string prefix = shm_prefix() + "unique-";
   const pid_t pid = ::fork();
@@ -389,7 +389,7 @@ TEST_CASE("sizes and offsets near 2^64 are EOVERFLOW before any system call", "[
 void* volatile heap_sink = nullptr;
 
 TEST_CASE("noexcept overloads report ENOMEM when the heap is exhausted, never terminate",
-          "[budget]") {
+          "[budget][no-valgrind]") {
   LeakCheck leaks;
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
@@ -430,7 +430,7 @@ TEST_CASE("noexcept overloads report ENOMEM when the heap is exhausted, never te
   CHECK(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("growth a size-limited tmpfs cannot hold is ENOSPC at once", "[budget]") {
+TEST_CASE("growth a size-limited tmpfs cannot hold is ENOSPC at once", "[budget][no-valgrind]") {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {

@@ -22,4 +22,5 @@
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/spsc_queue.hpp"
 #include "mmapxx/sysv.hpp"
+#include "mmapxx/version.hpp"
 #include "mmapxx/write_tracker.hpp"

@@ -164,11 +164,6 @@ bool report(const Failure& failure, std::error_code& ec) noexcept {
   return true;
 }
 
-std::string range_detail(std::uint64_t offset, std::size_t length) {
-  if (length == whole) return "offset=" + std::to_string(offset) + ", to the end";
-  return "offset=" + std::to_string(offset) + ", length=" + std::to_string(length);
-}
-
 Failure range_failure(const char* operation, int code, std::uint64_t offset,
                       std::size_t length) noexcept {
   if (length == whole)

@@ -11,8 +11,6 @@ namespace mmapxx::detail {
 
 // "offset=O, length=L"; a length of `whole` (the to-the-end sentinel) reads "to the end", never
 // as 18446744073709551615. Callers that know the view's size should pass the resolved length.
-// To be converted to range_failure (this one allocates).
-std::string range_detail(std::uint64_t offset, std::size_t length);
 // The same detail in a Failure, without allocating.
 Failure range_failure(const char* operation, int code, std::uint64_t offset,
                       std::size_t length) noexcept;
