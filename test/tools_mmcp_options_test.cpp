@@ -24,7 +24,9 @@ struct stat stat_of(const std::string& path) {
   return st;
 }
 
-int exit_code(const ToolResult& r) { return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1; }
+int exit_code(const ToolResult& r) {
+  return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+}
 
 // cp's exit status for the same command line (run through the shell, arguments quoted).
 int cp_status(const std::vector<std::string>& args) {

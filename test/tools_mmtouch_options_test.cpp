@@ -18,7 +18,9 @@ struct Counts {
   std::size_t files = 0, pages = 0, resident = 0;
 };
 
-bool have_vmtouch() { return ::access("/usr/bin/vmtouch", X_OK) == 0; }
+bool have_vmtouch() {
+  return ::access("/usr/bin/vmtouch", X_OK) == 0;
+}
 
 std::string quote_all(const std::vector<std::string>& args) {
   std::string s;
@@ -84,16 +86,16 @@ TEST_CASE("mmtouch's crawl options count what vmtouch counts", "[tools][mmtouch]
   CHECK(run_tool(dir, {MMTOUCH, "-q", "-e", "-p", "128k-224k", t + "/big"}).exited(0));
 
   const std::vector<std::vector<std::string>> cases = {
-      {},                              // hard links once, symbolic links not followed
-      {"-h"},                          // each hard link counted
-      {"-f"},                          // symbolic links followed (the loop is not)
-      {"-i", "*.bak"},                 // ignore by glob
-      {"-i", "sub"},                   // ignoring a directory prunes it
-      {"-I", "*.c", "-I", "big*"},     // only these
-      {"-m", "100k"},                  // big skipped
-      {"-p", "64k-128k"},              // a range of every file
-      {"-p", "100k"},                  // the first 100 KiB
-      {"-p", "8k-"},                   // from 8 KiB to the end
+      {},                           // hard links once, symbolic links not followed
+      {"-h"},                       // each hard link counted
+      {"-f"},                       // symbolic links followed (the loop is not)
+      {"-i", "*.bak"},              // ignore by glob
+      {"-i", "sub"},                // ignoring a directory prunes it
+      {"-I", "*.c", "-I", "big*"},  // only these
+      {"-m", "100k"},               // big skipped
+      {"-p", "64k-128k"},           // a range of every file
+      {"-p", "100k"},               // the first 100 KiB
+      {"-p", "8k-"},                // from 8 KiB to the end
   };
   for (const auto& options : cases) {
     INFO("options:" << quote_all(options));
@@ -204,13 +206,13 @@ TEST_CASE("mmtouch draws a progress bar on a terminal when touching a large tree
   for (int i = 0; i < 3; ++i)  // 96 MiB in all, above the 64 MiB threshold
     write_file(dir.file("t/f" + std::to_string(i)), std::string(32 << 20, 'p'));
   // script(1) gives the tool a terminal for stdout and stderr.
-  const std::string tty = shell("script -qec \"'" MMTOUCH "' -t -R '" + dir.file("t") +
-                                "'\" /dev/null");
+  const std::string tty =
+      shell("script -qec \"'" MMTOUCH "' -t -R '" + dir.file("t") + "'\" /dev/null");
   CHECK(tty.find("mmtouch [##############################] 100%") != std::string::npos);
   // Not on a pipe, and not with -q.
   const ToolResult r = run_tool(dir, {MMTOUCH, "-t", "-R", dir.file("t")});
   CHECK(r.err.find("mmtouch [") == std::string::npos);
-  const std::string quiet = shell("script -qec \"'" MMTOUCH "' -q -t -R '" + dir.file("t") +
-                                  "'\" /dev/null");
+  const std::string quiet =
+      shell("script -qec \"'" MMTOUCH "' -q -t -R '" + dir.file("t") + "'\" /dev/null");
   CHECK(quiet.find("mmtouch [") == std::string::npos);
 }

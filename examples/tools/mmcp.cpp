@@ -52,7 +52,9 @@ struct Options {
   bool preallocate = mmtools::default_preallocate;
 };
 
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+std::string in_quotes(const std::string& s) {
+  return "'" + s + "'";
+}
 
 // Where the copy goes and with which permissions, following cp: into DST/basename(SRC) when DST
 // is a directory; an existing file keeps its mode, a new one gets SRC's mode less the umask.
@@ -86,14 +88,16 @@ void preserve_attributes(int fd, const struct stat& src_st, const std::string& t
   if (::fchown(fd, src_st.st_uid, src_st.st_gid) != 0 && errno != EPERM && errno != EINVAL)
     mmtools::fail_errno("preserving ownership for " + in_quotes(target), errno);
   const struct timespec times[2] = {src_st.st_atim, src_st.st_mtim};
-  if (::futimens(fd, times) != 0) mmtools::fail_errno("preserving times for " + in_quotes(target), errno);
+  if (::futimens(fd, times) != 0)
+    mmtools::fail_errno("preserving times for " + in_quotes(target), errno);
 }
 
 // Copies one file. With -n an existing destination is skipped quietly, as cp does.
 void copy_one(const std::string& src, const std::string& dst, bool into_directory,
               const Options& o) {
   struct stat src_st {};
-  if (::stat(src.c_str(), &src_st) != 0) mmtools::fail_errno("cannot stat " + in_quotes(src), errno);
+  if (::stat(src.c_str(), &src_st) != 0)
+    mmtools::fail_errno("cannot stat " + in_quotes(src), errno);
   const mmtools::UniqueFd in = mmtools::open_regular(src, src_st);
   Target target = resolve_target(src, src_st, dst, into_directory);
   if (o.no_clobber && target.exists) return;  // cp -n: skipped quietly, exit status 0
@@ -114,8 +118,8 @@ void copy_one(const std::string& src, const std::string& dst, bool into_director
                           errno);
     cloned = true;
   } else if (o.reflink == Reflink::Auto) {
-    cloned = o.method == mmtools::CopyMethod::CopyRange && size > 0 &&
-             mmtools::clone_file(in.get(), to);
+    cloned =
+        o.method == mmtools::CopyMethod::CopyRange && size > 0 && mmtools::clone_file(in.get(), to);
   }
   // --reflink=never: copy_file_range may share extents on btrfs and xfs, so the data goes through
   // the mapping instead.
@@ -164,7 +168,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> paths;
   Options o;
   std::string reflink = "auto";
-  app.add_option("SRC... DST", paths, "Regular files to copy, then the destination file or directory")
+  app.add_option("SRC... DST", paths,
+                 "Regular files to copy, then the destination file or directory")
       ->required()
       ->expected(2, -1);
   app.add_flag("-n,--no-clobber", o.no_clobber, "Never replace an existing destination");
@@ -188,7 +193,7 @@ int main(int argc, char** argv) {
       if (!mmtools::parse_copy_method(method_name, o.method))
         throw mmtools::UsageError("unknown --method '" + method_name + "'");
     }
-    o.reflink = reflink == "always" ? Reflink::Always
+    o.reflink = reflink == "always"  ? Reflink::Always
                 : reflink == "never" ? Reflink::Never
                                      : Reflink::Auto;
     const std::string dst = paths.back();

@@ -254,8 +254,7 @@ int main(int argc, char** argv) {
                "POSIX_FADV_DONTNEED; pages mapped elsewhere stay)");
   app.add_flag("-l,--lock", s.lock,
                "mlock the pages and hold them until SIGINT, SIGTERM or SIGQUIT");
-  app.add_flag("-d,--daemon", s.daemon,
-               "With -l: go to the background once everything is locked");
+  app.add_flag("-d,--daemon", s.daemon, "With -l: go to the background once everything is locked");
   app.add_option("-P,--pidfile", s.pidfile,
                  "With -l: write the process id to this file (removed on SIGINT/SIGTERM/SIGQUIT)");
   app.add_flag("-R,--recursive", s.recursive, "Descend into directories");
@@ -270,8 +269,7 @@ int main(int argc, char** argv) {
   app.add_option("-i,--ignore", s.ignore,
                  "Skip files and directories whose name matches this glob (repeatable)")
       ->allow_extra_args(false);
-  app.add_option("-I,--include", s.include,
-                 "Only files whose name matches this glob (repeatable)")
+  app.add_option("-I,--include", s.include, "Only files whose name matches this glob (repeatable)")
       ->allow_extra_args(false);
   app.add_option("-b,--batch", s.batch, "Read the paths from this file, one a line ('-': stdin)");
   app.add_flag("-0,--null", s.nul, "With -b: the paths are separated by NUL bytes");
@@ -280,8 +278,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", s.json, "Machine-readable output");
   return mmtools::run(app, argc, argv, [&] {
     if (s.touch && s.evict) throw mmtools::UsageError("--touch and --evict contradict each other");
-    if ((s.daemon || !s.pidfile.empty()) && !s.lock)
-      throw mmtools::UsageError("-d and -P need -l");
+    if ((s.daemon || !s.pidfile.empty()) && !s.lock) throw mmtools::UsageError("-d and -P need -l");
     if (!range.empty() && !parse_range(range, s.range_begin, s.range_end))
       throw mmtools::UsageError("-p '" + range + "' is not a range (A-B, A-, -B or B)");
     if (!max_size.empty()) {
@@ -313,8 +310,8 @@ int main(int argc, char** argv) {
 
     // A bar for touching or evicting a large tree, on a terminal only: bytes of all the files.
     std::uint64_t total = 0;
-    const bool bar = (s.touch || s.evict || s.lock) && !s.quiet && !s.daemon &&
-                     ::isatty(STDERR_FILENO);
+    const bool bar =
+        (s.touch || s.evict || s.lock) && !s.quiet && !s.daemon && ::isatty(STDERR_FILENO);
     if (bar)
       for (const auto& f : files) {
         struct stat st {};

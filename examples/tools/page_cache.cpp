@@ -52,7 +52,7 @@ void evict(int fd, const std::string& name, std::uint64_t begin, std::uint64_t e
   if (::fdatasync(fd) != 0 && errno != EINVAL && errno != EROFS)
     fail_errno(name + ": fdatasync", errno);
   if (const int error = ::posix_fadvise(fd, static_cast<off_t>(begin),
-                                             static_cast<off_t>(end - begin), POSIX_FADV_DONTNEED))
+                                        static_cast<off_t>(end - begin), POSIX_FADV_DONTNEED))
     fail_errno(name + ": posix_fadvise", error);
 }
 
