@@ -191,6 +191,11 @@ TEST_CASE("growth a memory cgroup cannot back is ENOMEM at once, never the OOM k
     object.resize(1024 * MiB, ec);
     if (ec != std::errc::not_enough_memory) return fail(8, "/dev/shm 1 GiB: " + ec.message());
     if (object.size() != 2 * MiB) return fail(9, "/dev/shm size changed");
+    // A file view over that memory grows through posix_fallocate too: the same check applies.
+    auto view = object.map<Access::Write>();
+    view.resize(1024 * MiB, ec);
+    if (ec != std::errc::not_enough_memory) return fail(10, "view 1 GiB: " + ec.message());
+    if (view.size() != 2 * MiB || object.size() != 2 * MiB) return fail(11, "view size changed");
     return 0;
   });
   if (WIFEXITED(status) && WEXITSTATUS(status) == cannot_join) {

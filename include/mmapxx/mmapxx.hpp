@@ -1,4 +1,5 @@
-// mmapxx: safe, zero-overhead RAII over POSIX memory mapping. Include this for everything.
+/// @file
+/// mmapxx: safe, zero-overhead RAII over POSIX memory mapping. Include this for everything.
 #pragma once
 
 #include "mmapxx/anonymous_region.hpp"

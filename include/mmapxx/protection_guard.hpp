@@ -1,4 +1,5 @@
-// RAII mprotect: a byte range gets a new protection for a scope, then the previous one back.
+/// @file
+/// RAII mprotect: a byte range gets a new protection for a scope, then the previous one back.
 #pragma once
 
 #include <cstddef>
@@ -16,41 +17,51 @@ class MappingCore;
 struct ProtectionState;
 }  // namespace detail
 
-// A protection change that ends with the guard. Made by a mapping's protect() (the usual way) it
-// puts back, at its end, whatever the mapping's record says lies under it: the base protection,
-// set_protection() ranges, enclosing guards; guards over one mapping nest and may end in any
-// order. Made directly over any memory, it restores the `restore_to` it was given.
+/// A protection change that ends with the guard. Made by a mapping's protect() (the usual way) it
+/// puts back, at its end, whatever the mapping's record says lies under it: the base protection,
+/// set_protection() ranges, enclosing guards; guards over one mapping nest and may end in any
+/// order. Made directly over any memory, it restores the `restore_to` it was given.
 class ProtectionGuard {
  public:
+  /// An inactive guard: its end does nothing.
   ProtectionGuard() noexcept = default;
-  // Changes the pages covering `range` (aligned outward inside) to `protection` (mprotect); the
-  // destructor sets them back to `restore_to`. For memory that no mmapxx mapping owns; over a
-  // mapping, use its protect(), which knows what to restore.
+  /// Changes the pages covering `range` (aligned outward inside) to `protection` (mprotect); the
+  /// destructor sets them back to `restore_to`. For memory that no mmapxx mapping owns; over a
+  /// mapping, use its protect(), which knows what to restore. Whole pages change, including bytes
+  /// of the first and last page outside `range`. An empty range gives an inactive guard (no
+  /// syscall). Syscall: one mprotect(2) now, one at the end. Errors: mprotect's errno (EACCES:
+  /// Write on memory mapped from a read-only descriptor; ENOMEM: pages not mapped, or a split
+  /// past vm.max_map_count). A failure changes nothing. Allocates nothing.
   ProtectionGuard(std::span<const std::byte> range, Protection protection, Protection restore_to);
+  /// Same; errors go to ec (the guard is then inactive).
   static ProtectionGuard make(std::span<const std::byte> range, Protection protection,
                               Protection restore_to, std::error_code& ec) noexcept;
 
+  /// Takes over the guard; `other` becomes inactive. No syscall.
   ProtectionGuard(ProtectionGuard&& other) noexcept;
+  /// Ends this guard (restoring, as the destructor), then takes over `other`.
   ProtectionGuard& operator=(ProtectionGuard&& other) noexcept;
   ProtectionGuard(const ProtectionGuard&) = delete;
   ProtectionGuard& operator=(const ProtectionGuard&) = delete;
-  // Restores (one mprotect per run of equal protection under the guard: one when nothing else
-  // lies over its range); never throws (a failure there is ignored, as munmap's would be).
+  /// Restores (one mprotect per run of equal protection under the guard: one when nothing else
+  /// lies over its range); never throws (a failure there is ignored, as munmap's would be).
   ~ProtectionGuard();
 
-  // Restores now, reporting failure (mprotect's errno); the guard is then inactive. On failure it
-  // stays active.
+  /// Restores now, reporting failure (mprotect's errno); the guard is then inactive. On failure it
+  /// stays active.
   void restore();
+  /// Same; errors go to ec.
   void restore(std::error_code& ec) noexcept;
 
-  // Keeps the new protection for good and ends the guard without a syscall. From protect(), the
-  // mapping records it exactly as set_protection() over the guard's pages would: over the whole
-  // view protection() then reports it. Never fails (if the record cannot grow, it stays a
-  // guard's entry, which reports the same protection until the mapping ends).
+  /// Keeps the new protection for good and ends the guard without a syscall. From protect(), the
+  /// mapping records it exactly as set_protection() over the guard's pages would: over the whole
+  /// view protection() then reports it. Never fails (if the record cannot grow, it stays a
+  /// guard's entry, which reports the same protection until the mapping ends).
   void release() noexcept;
 
+  /// Whether the guard still has a protection to put back (false once restored or released).
   bool active() const noexcept { return length_ != 0; }
-  // What the guard's first page returns to at its end, as known when the guard was made.
+  /// What the guard's first page returns to at its end, as known when the guard was made.
   Protection restore_to() const noexcept { return restore_to_; }
 
  private:

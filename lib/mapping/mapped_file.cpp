@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "base/alloc.hpp"
+#include "base/memory_budget.hpp"
 #include "base/fd.hpp"
 #include "mapping/primitive.hpp"
 
@@ -289,6 +290,7 @@ Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
     // Size only a regular file: anything else is refused by map() with the clearer message.
     detail::FileInfo info;
     failure = detail::stat_fd(fd, info);
+    if (!failure && info.regular) failure = detail::check_backing("open", fd, options.initial_size);
     if (!failure && info.regular) failure = detail::allocate_fd(fd, options.initial_size);
   }
   if (!failure) failure = map(fd, options, /*adopt=*/true);
@@ -463,6 +465,8 @@ Failure MappedFile<A>::resize_to(std::size_t new_size) noexcept {
       return detail::invalid_argument(
           "resize", "view [%" PRIu64 ", %" PRIu64 ") would run past end of file (size %" PRIu64 ")",
           offset_, new_end, info.size);
+    // On tmpfs or a memfd posix_fallocate takes RAM at once: ENOMEM now, never the OOM killer.
+    if (Failure failure = detail::check_backing("resize", fd_, new_end)) return failure;
     if (Failure failure = detail::allocate_fd(fd_, new_end)) return failure;
     grew = true;
   }

@@ -11,7 +11,7 @@
 
 #include "base/alloc.hpp"
 #include "base/fd.hpp"
-#include "shm/memory_budget.hpp"
+#include "shm/memory_size.hpp"
 #include "shm/shm_name.hpp"
 
 namespace mmapxx {

@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "base/fd.hpp"
-#include "shm/memory_budget.hpp"
+#include "shm/memory_size.hpp"
 
 namespace mmapxx::detail {
 

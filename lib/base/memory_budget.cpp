@@ -1,7 +1,11 @@
-// The memory budget check behind MemoryObject::resize (include/mmapxx/memory_object.hpp).
-#include "shm/memory_budget.hpp"
+// The memory budget check behind MemoryObject::resize and MappedFile growth on tmpfs
+// (include/mmapxx/memory_object.hpp, mapped_file.hpp).
+#include "base/memory_budget.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -195,6 +199,16 @@ Failure check_memory_budget(const char* operation, std::uint64_t bytes) noexcept
                       "usage %llu of which page cache %llu)",
                       ull(bytes), room.where, ull(room.bytes), room.limit_file, ull(room.limit),
                       ull(room.usage), ull(room.reclaimable));
+}
+
+Failure check_backing(const char* operation, int fd, std::uint64_t size) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  const auto allocated = static_cast<std::uint64_t>(st.st_blocks) * 512;
+  if (size <= allocated || size - allocated < unchecked_growth) return {};
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0 || fs.f_type != TMPFS_MAGIC) return {};
+  return check_memory_budget(operation, size - allocated);
 }
 
 }  // namespace mmapxx::detail

@@ -1,7 +1,7 @@
 // How much more memory this process may still be given (RAM + swap, and its memory cgroup's limit),
-// so that growing shared memory fails with ENOMEM before posix_fallocate wakes the OOM killer; and
-// the size step built on it, shared by MemoryObject::resize and SealedMemory's creation
-// (check_memory_budget in memory_budget.cpp, check_size and set_size in memory_object.cpp).
+// so that growing memory-backed files (shared memory, memfds, tmpfs) fails with ENOMEM before
+// posix_fallocate wakes the OOM killer. Used by MemoryObject::resize, SealedMemory's creation and
+// MappedFile's growth.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +24,10 @@ namespace mmapxx::detail {
 inline constexpr std::uint64_t unchecked_growth = std::uint64_t{1} << 20;
 Failure check_memory_budget(const char* operation, std::uint64_t bytes) noexcept;
 
-// EOVERFLOW (operation "resize") for a size past off_t's range, 2^63-1, before any syscall.
-Failure check_size(std::uint64_t size) noexcept;
-
-// Sets the size of the memory behind `fd`: grows with posix_fallocate after check_size and
-// check_memory_budget (only for the part not yet allocated), shrinks with ftruncate.
-Failure set_size(int fd, std::uint64_t size) noexcept;
+// check_memory_budget for a descriptor whose file lives in memory (tmpfs, including /dev/shm
+// and memfds: fstatfs says TMPFS_MAGIC) that is about to grow to `size` bytes, counting only the
+// part not yet allocated (st_blocks); nothing for files on disk, where posix_fallocate fails
+// with ENOSPC instead of waking the OOM killer. Used by MappedFile before posix_fallocate.
+Failure check_backing(const char* operation, int fd, std::uint64_t size) noexcept;
 
 }  // namespace mmapxx::detail
