@@ -43,8 +43,12 @@ void pwrite_all(const CopyTarget& out, const std::byte* data, std::size_t size,
   }
 }
 
+// Below 1 MiB an extent is allocated in one go anyway (ext4's delayed allocation), and a tree of
+// small files would pay one more syscall a file for nothing.
+constexpr std::uint64_t preallocate_from = std::uint64_t{1} << 20;
+
 void preallocate(const CopyTarget& out, std::uint64_t offset, std::uint64_t length) {
-  if (!out.preallocate || length == 0) return;
+  if (!out.preallocate || length < preallocate_from) return;
   if (::fallocate(out.fd, 0, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) return;
   if (errno == EOPNOTSUPP || errno == ENOSYS) return;  // just a hint where unsupported
   fail_write(out.name, errno, "fallocate");

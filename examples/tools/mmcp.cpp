@@ -1,11 +1,16 @@
-// mmcp SRC DST: copies a regular file atomically (mmapxx::ReplacementFile: an unnamed O_TMPFILE
-// linked into place when complete, or a temporary beside DST renamed over it), keeping the holes
-// of sparse files. How each data extent is copied: copy_methods.hpp.
+// mmcp SRC DST, mmcp SRC... DIR: copies regular files atomically (mmapxx::ReplacementFile: an
+// unnamed O_TMPFILE linked into place when complete, or a temporary beside DST renamed over it),
+// keeping the holes of sparse files; -n, -p and --reflink as cp has them. How each data extent is
+// copied: copy_methods.hpp.
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "copy_methods.hpp"
@@ -20,24 +25,46 @@ namespace {
 
 constexpr std::uint64_t progress_threshold = std::uint64_t{64} << 20;
 
+// Read once: umask(2) cannot read without writing, and a tree of small files would pay it twice
+// a file.
 mode_t current_umask() {
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
+  static const mode_t mask = [] {
+    const mode_t m = ::umask(0);
+    ::umask(m);
+    return m;
+  }();
   return mask;
 }
 
 struct Target {
   std::string path;
   mode_t mode = 0;
+  bool exists = false;
 };
+
+enum class Reflink { Auto, Always, Never };
+
+struct Options {
+  bool progress = false, quiet = false, durable = false, no_clobber = false, preserve = false;
+  bool terminal = false;  // stderr is a terminal (asked once, not per file)
+  Reflink reflink = Reflink::Auto;
+  mmtools::CopyMethod method = mmtools::default_method;
+  bool preallocate = mmtools::default_preallocate;
+};
+
+std::string in_quotes(const std::string& s) {
+  return "'" + s + "'";
+}
 
 // Where the copy goes and with which permissions, following cp: into DST/basename(SRC) when DST
 // is a directory; an existing file keeps its mode, a new one gets SRC's mode less the umask.
-Target resolve_target(const std::string& src, const struct stat& src_st, const std::string& dst) {
+Target resolve_target(const std::string& src, const struct stat& src_st, const std::string& dst,
+                      bool into_directory) {
   Target target{dst, static_cast<mode_t>(src_st.st_mode & 0777 & ~current_umask())};
   struct stat st {};
-  bool exists = ::stat(dst.c_str(), &st) == 0;
-  if (exists && S_ISDIR(st.st_mode)) {
+  // into_directory: main() has already seen that DST is a directory.
+  bool exists = !into_directory && ::stat(dst.c_str(), &st) == 0;
+  if (into_directory || (exists && S_ISDIR(st.st_mode))) {
     target.path = (std::filesystem::path(dst) / std::filesystem::path(src).filename()).string();
     exists = ::stat(target.path.c_str(), &st) == 0;
   }
@@ -45,6 +72,7 @@ Target resolve_target(const std::string& src, const struct stat& src_st, const s
     if (errno != ENOENT) mmtools::fail_errno(target.path, errno);
     return target;
   }
+  target.exists = true;
   if (st.st_dev == src_st.st_dev && st.st_ino == src_st.st_ino)
     throw mmtools::Failure("'" + src + "' and '" + target.path + "' are the same file");
   if (!S_ISREG(st.st_mode))
@@ -53,64 +81,142 @@ Target resolve_target(const std::string& src, const struct stat& src_st, const s
   return target;
 }
 
+// -p: owner (where permitted: as cp, an EPERM is not an error), then times, on the unnamed file
+// before it is linked into place; the mode is applied by commit(). fchown comes first because it
+// may clear set-user-ID bits that the mode then restores.
+void preserve_attributes(int fd, const struct stat& src_st, const std::string& target) {
+  if (::fchown(fd, src_st.st_uid, src_st.st_gid) != 0 && errno != EPERM && errno != EINVAL)
+    mmtools::fail_errno("preserving ownership for " + in_quotes(target), errno);
+  const struct timespec times[2] = {src_st.st_atim, src_st.st_mtim};
+  if (::futimens(fd, times) != 0)
+    mmtools::fail_errno("preserving times for " + in_quotes(target), errno);
+}
+
+// Copies one file. With -n an existing destination is skipped quietly, as cp does.
+void copy_one(const std::string& src, const std::string& dst, bool into_directory,
+              const Options& o) {
+  struct stat src_st {};
+  if (::stat(src.c_str(), &src_st) != 0)
+    mmtools::fail_errno("cannot stat " + in_quotes(src), errno);
+  const mmtools::UniqueFd in = mmtools::open_regular(src, src_st);
+  Target target = resolve_target(src, src_st, dst, into_directory);
+  if (o.no_clobber && target.exists) return;  // cp -n: skipped quietly, exit status 0
+  if (o.preserve) target.mode = src_st.st_mode & 07777;
+  const auto size = static_cast<std::uint64_t>(src_st.st_size);
+
+  mmapxx::ReplacementFile out(target.path);
+  mmtools::set_signal_cleanup(out.temporary_path().string());
+  const bool show = !o.quiet && (o.progress || (o.terminal && size >= progress_threshold));
+  mmtools::Progress progress(show, "mmcp", size);
+  const mmtools::CopyTarget to{out.fd(), target.path, o.preallocate};
+  // Where the filesystem can share extents, the copy is instant and keeps the holes.
+  bool cloned = false;
+  if (o.reflink == Reflink::Always) {
+    if (::ioctl(out.fd(), FICLONE, in.get()) != 0)
+      mmtools::fail_errno("failed to clone " + in_quotes(target.path) + " from " + in_quotes(src) +
+                              " (ioctl FICLONE)",
+                          errno);
+    cloned = true;
+  } else if (o.reflink == Reflink::Auto) {
+    cloned =
+        o.method == mmtools::CopyMethod::CopyRange && size > 0 && mmtools::clone_file(in.get(), to);
+  }
+  // --reflink=never: copy_file_range may share extents on btrfs and xfs, so the data goes through
+  // the mapping instead.
+  const mmtools::CopyMethod method =
+      o.reflink == Reflink::Never && o.method == mmtools::CopyMethod::CopyRange
+          ? mmtools::CopyMethod::Write
+          : o.method;
+  std::uint64_t written_to = 0;  // end of the last extent copied
+  if (!cloned)
+    mmtools::for_each_data_extent(
+        in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
+          written_to = offset + length;
+          mmtools::copy_extent(method, in.get(), src, to, offset, length,
+                               [&](std::uint64_t done) { progress.update(done); });
+        });
+  // A file that shrank behind our back must not be passed off as a complete copy.
+  struct stat after {};
+  if (::fstat(in.get(), &after) != 0) mmtools::fail_errno(src, errno);
+  if (static_cast<std::uint64_t>(after.st_size) < size)
+    mmtools::fail_truncated(src, static_cast<std::uint64_t>(after.st_size), "end of file moved");
+  // Trailing hole: the size without blocks.
+  if (!cloned && written_to < size && ::ftruncate(out.fd(), static_cast<off_t>(size)) != 0)
+    mmtools::fail_write(target.path, errno, "ftruncate");
+  if (o.preserve) preserve_attributes(out.fd(), src_st, target.path);
+  progress.finish();
+  const mmtools::SignalsHeld held;
+  std::error_code ec;
+  out.commit({.mode = target.mode,
+              .existing = o.no_clobber ? mmapxx::Existing::Keep : mmapxx::Existing::Replace,
+              .durable = o.durable},
+             ec);
+  mmtools::set_signal_cleanup({});
+  // -n and a destination that appeared meanwhile: kept, as if it had been there from the start.
+  if (ec == std::errc::file_exists && o.no_clobber) return;
+  if (ec) throw mmapxx::Error("commit", target.path, ec);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app(
-      "Copy SRC to DST (or into DST/ when DST is a directory) through a memory mapping. "
-      "DST appears complete or not at all; holes of sparse files are kept.",
+      "Copy SRC to DST, or each SRC into DIRECTORY (DIRECTORY/basename(SRC)), through the kernel "
+      "or a memory mapping. Each destination appears complete or not at all; holes of sparse "
+      "files are kept. A failed file is reported and the others are still copied (exit 1).",
       "mmcp");
-  std::string src, dst;
-  bool progress_flag = false, quiet = false, durable = false;
-  app.add_option("SRC", src, "Regular file to copy")->required();
-  app.add_option("DST", dst, "Destination file or directory")->required();
-  app.add_flag("--progress", progress_flag, "Show a progress bar even for small files or no tty");
-  app.add_flag("-q,--quiet", quiet, "Never show a progress bar");
-  app.add_flag("--fsync", durable, "fsync the copy and its directory before returning");
+  std::vector<std::string> paths;
+  Options o;
+  std::string reflink = "auto";
+  app.add_option("SRC... DST", paths,
+                 "Regular files to copy, then the destination file or directory")
+      ->required()
+      ->expected(2, -1);
+  app.add_flag("-n,--no-clobber", o.no_clobber, "Never replace an existing destination");
+  app.add_flag("-p,--preserve", o.preserve,
+               "Keep mode, owner (where permitted) and access/modification times");
+  app.add_option("--reflink", reflink,
+                 "auto: share extents (FICLONE) where the filesystem can, else copy; always: "
+                 "fail where it cannot; never: always copy the data")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("--progress", o.progress, "Show a progress bar even for small files or no tty");
+  app.add_flag("-q,--quiet", o.quiet, "Never show a progress bar");
+  app.add_flag("--fsync", o.durable, "fsync each copy and its directory before going on");
   std::string method_name;
   bool preallocate = false;
   // For mmbench's copy group: the alternatives mmcp was measured against.
   app.add_option("--method", method_name, "buffer, write or copy_file_range")->group("");
   app.add_flag("--preallocate", preallocate, "fallocate each extent before copying it")->group("");
   return mmtools::run(app, argc, argv, [&] {
-    mmtools::CopyMethod method = mmtools::default_method;
-    if (method_name.empty())
-      preallocate = mmtools::default_preallocate;
-    else if (!mmtools::parse_copy_method(method_name, method))
-      throw mmtools::UsageError("unknown --method '" + method_name + "'");
-    struct stat src_st {};
-    const mmtools::UniqueFd in = mmtools::open_regular(src, src_st);
-    const Target target = resolve_target(src, src_st, dst);
-    const auto size = static_cast<std::uint64_t>(src_st.st_size);
-
+    if (!method_name.empty()) {
+      o.preallocate = preallocate;
+      if (!mmtools::parse_copy_method(method_name, o.method))
+        throw mmtools::UsageError("unknown --method '" + method_name + "'");
+    }
+    o.reflink = reflink == "always"  ? Reflink::Always
+                : reflink == "never" ? Reflink::Never
+                                     : Reflink::Auto;
+    const std::string dst = paths.back();
+    paths.pop_back();
+    // Several sources, or "DST/": DST must be a directory (cp says the same).
+    const bool into_directory = paths.size() > 1 || dst.ends_with('/');
+    if (into_directory) {
+      struct stat st {};
+      if (::stat(dst.c_str(), &st) != 0) mmtools::fail_errno("target " + in_quotes(dst), errno);
+      if (!S_ISDIR(st.st_mode))
+        throw mmtools::Failure("target " + in_quotes(dst) + " is not a directory");
+    }
     mmtools::install_signal_cleanup();
-    mmapxx::ReplacementFile out(target.path);
-    mmtools::set_signal_cleanup(out.temporary_path().string());
-    const bool show =
-        !quiet && (progress_flag || (::isatty(STDERR_FILENO) && size >= progress_threshold));
-    mmtools::Progress progress(show, "mmcp", size);
-    const mmtools::CopyTarget to{out.fd(), target.path, preallocate};
-    // Where the filesystem can share extents, the copy is instant and keeps the holes.
-    const bool cloned =
-        method == mmtools::CopyMethod::CopyRange && size > 0 && mmtools::clone_file(in.get(), to);
-    if (!cloned)
-      mmtools::for_each_data_extent(
-          in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
-            mmtools::copy_extent(method, in.get(), src, to, offset, length,
-                                 [&](std::uint64_t done) { progress.update(done); });
-          });
-    // A file that shrank behind our back must not be passed off as a complete copy.
-    struct stat after {};
-    if (::fstat(in.get(), &after) != 0) mmtools::fail_errno(src, errno);
-    if (static_cast<std::uint64_t>(after.st_size) < size)
-      mmtools::fail_truncated(src, static_cast<std::uint64_t>(after.st_size), "end of file moved");
-    // Trailing hole: the size without blocks.
-    if (::ftruncate(out.fd(), static_cast<off_t>(size)) != 0)
-      mmtools::fail_write(target.path, errno, "ftruncate");
-    progress.finish();
-    const mmtools::SignalsHeld held;
-    out.commit({.mode = target.mode, .existing = mmapxx::Existing::Replace, .durable = durable});
-    mmtools::set_signal_cleanup({});
-    return 0;
+    o.terminal = ::isatty(STDERR_FILENO) != 0;
+    bool failed = false;
+    for (const auto& src : paths) {
+      try {
+        copy_one(src, dst, into_directory, o);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "mmcp: %s\n", e.what());
+        failed = true;
+      }
+    }
+    return failed ? 1 : 0;
   });
 }

@@ -46,37 +46,43 @@ void touch_window(const ReadMap& map, int fd, const std::string& name, std::uint
 
 }  // namespace
 
-void evict(int fd, const std::string& name) {
+void evict(int fd, const std::string& name, std::uint64_t begin, std::uint64_t end) {
+  if (begin >= end) return;
   // A read-only descriptor may still fdatasync; EINVAL means the file cannot be synced at all.
   if (::fdatasync(fd) != 0 && errno != EINVAL && errno != EROFS)
     fail_errno(name + ": fdatasync", errno);
-  if (const int error = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+  if (const int error = ::posix_fadvise(fd, static_cast<off_t>(begin),
+                                        static_cast<off_t>(end - begin), POSIX_FADV_DONTNEED))
     fail_errno(name + ": posix_fadvise", error);
 }
 
-void touch(int fd, const std::string& name, std::uint64_t size) {
-  for (std::uint64_t at = 0; at < size; at += step) {
-    const auto length = static_cast<std::size_t>(std::min(step, size - at));
+void touch(int fd, const std::string& name, std::uint64_t begin, std::uint64_t end,
+           const std::function<void(std::uint64_t)>& progress) {
+  for (std::uint64_t at = begin; at < end; at += step) {
+    const auto length = static_cast<std::size_t>(std::min(step, end - at));
     if (size_now(fd) < at + length)
       fail_truncated(name, std::max(size_now(fd), at), "end of file moved");
     const ReadMap window(fd, {.offset = at, .length = length}, name);
     pause_for_test();
     touch_window(window, fd, name, at);
+    progress(at + length - begin);
   }
 }
 
-ReadMap lock(int fd, const std::string& name) {
-  ReadMap map(fd, {}, name);
+ReadMap lock(int fd, const std::string& name, std::uint64_t begin, std::uint64_t end) {
+  ReadMap map(fd, {.offset = begin, .length = static_cast<std::size_t>(end - begin)}, name);
   for (std::size_t at = 0; at < map.size(); at += step)
     map.lock(at, static_cast<std::size_t>(std::min<std::uint64_t>(step, map.size() - at)));
   return map;
 }
 
-FileResidency measure(int fd, const std::string& name, std::uint64_t size, bool chart) {
+FileResidency measure(int fd, const std::string& name, std::uint64_t begin, std::uint64_t end,
+                      bool chart) {
   FileResidency result;
   result.path = name;
+  const std::uint64_t size = end - begin;
   result.size = size;
-  const mmapxx::PageCacheStats all = mmapxx::page_cache_stats(fd, 0, size, name);
+  const mmapxx::PageCacheStats all = mmapxx::page_cache_stats(fd, begin, size, name);
   result.pages = all.pages;
   result.resident = all.cached;
   const std::uint64_t page = mmapxx::page_size();
@@ -84,13 +90,13 @@ FileResidency measure(int fd, const std::string& name, std::uint64_t size, bool 
   if (result.pages == 0) return result;
   // The last page counts only up to end of file.
   const std::uint64_t last = (result.pages - 1) * page;
-  if (mmapxx::page_cache_stats(fd, last, 1, name).cached == 1)
+  if (mmapxx::page_cache_stats(fd, begin + last, 1, name).cached == 1)
     result.resident_bytes -= result.pages * page - size;
   if (!chart) return result;
   result.pages_per_char = (result.pages + 59) / 60;
   for (std::uint64_t first = 0; first < result.pages; first += result.pages_per_char) {
     const std::uint64_t count = std::min(result.pages_per_char, result.pages - first);
-    const auto part = mmapxx::page_cache_stats(fd, first * page, count * page, name);
+    const auto part = mmapxx::page_cache_stats(fd, begin + first * page, count * page, name);
     result.chart += chart_char(part.cached, count);
   }
   return result;
