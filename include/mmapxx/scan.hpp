@@ -25,6 +25,7 @@ enum class ScanMethod { Auto, Map, Read };
 // Options of for_each_chunk. Both fields have the measured defaults; they exist for tests,
 // benchmarks and callers who know better than the probe.
 struct ScanOptions {
+  // How the bytes are got: Auto (the default) decides per file; Map or Read force one way.
   ScanMethod method = ScanMethod::Auto;
   // Auto maps only files at least this big: below it a map+unmap pair and the page faults cost
   // more than the copy that read(2) makes (mmbench: 0.4x at 1 MiB, 0.9x at 64 MiB).
@@ -151,27 +152,32 @@ template <class F>
 ScanResult for_each_chunk(const std::string& path, F&& fn, const ScanOptions& options = {}) {
   return detail::scan_or_throw(path, fn, options);
 }
+// Same, for a std::string path; errors go to ec.
 template <class F>
 ScanResult for_each_chunk(
     const std::string& path, F&& fn, const ScanOptions& options,
     std::error_code& ec) noexcept(std::is_nothrow_invocable_v<F&, std::span<const std::byte>>) {
   return detail::scan_or_report(path, fn, options, ec);
 }
+// Same, for a std::string path, with the default options; errors go to ec.
 template <class F>
 ScanResult for_each_chunk(const std::string& path, F&& fn, std::error_code& ec) noexcept(
     std::is_nothrow_invocable_v<F&, std::span<const std::byte>>) {
   return detail::scan_or_report(path, fn, ScanOptions{}, ec);
 }
+// Same, for a C string path (null: invalid_argument).
 template <class F>
 ScanResult for_each_chunk(const char* path, F&& fn, const ScanOptions& options = {}) {
   return detail::scan_or_throw(detail::c_path(path), fn, options);
 }
+// Same, for a C string path; errors go to ec.
 template <class F>
 ScanResult for_each_chunk(
     const char* path, F&& fn, const ScanOptions& options,
     std::error_code& ec) noexcept(std::is_nothrow_invocable_v<F&, std::span<const std::byte>>) {
   return detail::scan_or_report(detail::c_path(path), fn, options, ec);
 }
+// Same, for a C string path, with the default options; errors go to ec.
 template <class F>
 ScanResult for_each_chunk(const char* path, F&& fn, std::error_code& ec) noexcept(
     std::is_nothrow_invocable_v<F&, std::span<const std::byte>>) {
