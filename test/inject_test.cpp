@@ -185,7 +185,8 @@ bool drop_ipc_lock(std::string& why) {
 
 }  // namespace
 
-TEST_CASE("RLIMIT_NOFILE: opening fails with EMFILE, names the path, leaks nothing", "[inject]") {
+TEST_CASE("RLIMIT_NOFILE: opening fails with EMFILE, names the path, leaks nothing",
+          "[inject][all-descriptors]") {
   TempDir dir;
   const std::string path = dir.file("data.bin");
   write_file(path, pattern(3 * page_size()));
@@ -230,7 +231,8 @@ TEST_CASE("RLIMIT_NOFILE: opening fails with EMFILE, names the path, leaks nothi
   });
 }
 
-TEST_CASE("RLIMIT_NOFILE: receiving a descriptor reports EMFILE, not a bad message", "[inject]") {
+TEST_CASE("RLIMIT_NOFILE: receiving a descriptor reports EMFILE, not a bad message",
+          "[inject][all-descriptors]") {
   in_child([&] {
     Checks c;
     int pair[2];
