@@ -151,8 +151,12 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   // Advice must reach the pages before they are faulted in, so with advice the population is a
   // separate madvise; without, MAP_POPULATE does it in the one mmap call. Explicit huge pages
   // always populate with madvise: MAP_POPULATE ignores a failure to allocate them.
-  const bool advised =
-      request.advice || request.huge_pages == HugePages::Transparent || explicit_huge;
+  // A private file view (CopyOnWrite) is populated for reading: MAP_POPULATE would write-fault
+  // every page of a writable private mapping, copying the whole view into anonymous memory and
+  // cutting it off from the file before anything was written.
+  const bool private_file = (flags & MAP_PRIVATE) && !(flags & MAP_ANONYMOUS) && request.fd >= 0;
+  const bool advised = request.advice || request.huge_pages == HugePages::Transparent ||
+                       explicit_huge || private_file;
   if (request.populate && !advised) flags |= MAP_POPULATE;
   if (request.no_reserve) flags |= MAP_NORESERVE;
   if (explicit_huge) {
@@ -196,8 +200,9 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
     return undo("madvise");
   if (request.advice && ::madvise(base, length, to_madvise(*request.advice)) != 0)
     return undo("madvise");
-  // Writable mappings populate for writing, as MAP_POPULATE does (it breaks private COW too).
-  const int populate = request.prot & PROT_WRITE ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+  // Writable mappings populate for writing, as MAP_POPULATE does; private file views for reading.
+  const int populate =
+      request.prot & PROT_WRITE && !private_file ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
   if (request.populate && advised && ::madvise(base, length, populate) != 0) return undo("madvise");
   if (request.locked && ::mlock(base, length) != 0) return undo("mlock");
 
