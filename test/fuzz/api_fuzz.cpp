@@ -366,8 +366,10 @@ void write_to(Reader& r, V& v, Slot& slot) {
   }
   if (past_eof_page(v.offset(), at, slot.path))
     defect("a write to a page past the end of the file did not fault");
-  if (tracker && !tracker->dirty(at / page_size()))
-    defect("WriteTracker missed a write to page %zu", at / page_size());
+  // Page 0 is the page holding data(), which may start inside it (a view at an unaligned offset).
+  const std::size_t page =
+      (at + reinterpret_cast<std::uintptr_t>(v.data()) % page_size()) / page_size();
+  if (tracker && !tracker->dirty(page)) defect("WriteTracker missed a write to page %zu", page);
   if constexpr (V::access == Access::CopyOnWrite) slot.private_dirty = true;
 }
 

@@ -74,6 +74,9 @@ REGRESSIONS = {
     # file reads zeros after byte 100 while the view's copy of page 0 still held the old bytes.
     "cow-populate-follows-file": map_("cow", populate=True) + op("truncate") + size(100) +
     op("truncate") + size(2 * PAGE),
+    # found by CI's fuzzing, a defect of the harness: a tracked write at byte 4095 of a view that
+    # starts at file offset 45 lies in the view's page 1 (page 0 holds data()), not page 0.
+    "tracker-unaligned-view": map_("write", offset=45) + write(4095, tracked=True),
 }
 
 CORPUS = {
