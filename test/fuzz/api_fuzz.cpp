@@ -79,8 +79,9 @@ Env make_env() {
 }
 
 Env& env() {
-  static Env e = make_env();
-  return e;
+  // Never destroyed: make_env's atexit cleanup runs after static destructors would have.
+  static Env* const e = new Env(make_env());
+  return *e;
 }
 
 std::size_t count_dir(const char* path, const std::string& prefix = {}) {
