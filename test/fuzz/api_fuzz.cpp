@@ -423,7 +423,9 @@ void resize_slot(Reader& r, Slot& slot) {
       defect("resizing a view shrank its file from %llu to %llu bytes",
              static_cast<unsigned long long>(before_file),
              static_cast<unsigned long long>(file_size(slot.path)));
-    slot.writable = true;
+    // Resize keeps every page's protection (docs/core.md); only a view mapped afresh from empty
+    // starts writable again.
+    if (before == 0) slot.writable = true;
   });
 }
 

@@ -77,6 +77,10 @@ REGRESSIONS = {
     # found by CI's fuzzing, a defect of the harness: a tracked write at byte 4095 of a view that
     # starts at file offset 45 lies in the view's page 1 (page 0 holds data()), not page 0.
     "tracker-unaligned-view": map_("write", offset=45) + write(4095, tracked=True),
+    # found by CI's fuzzing, a defect of the harness: a page made read-only for good
+    # (protect(Read|Exec) released) stays read-only through resize(); the model thought not.
+    "protect-release-resize": map_("write") + common(2, 5, 1, offset=1, length=58) +
+    op("resize") + size(8 * PAGE) + write(0),
 }
 
 CORPUS = {
