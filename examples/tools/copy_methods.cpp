@@ -115,6 +115,41 @@ bool copy_range(int in, const std::string& src, const CopyTarget& out, std::uint
 
 }  // namespace
 
+void copy_small(int in, const std::string& src, const CopyTarget& out, std::uint64_t size,
+                bool allow_copy_range) {
+  pause_for_test();
+  std::uint64_t pos = 0;
+  if (allow_copy_range) {
+    while (pos < size) {
+      auto from = static_cast<off_t>(pos);
+      auto to = static_cast<off_t>(pos);
+      const ssize_t n =
+          ::copy_file_range(in, &from, out.fd, &to, static_cast<std::size_t>(size - pos), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && pos == 0 &&
+          (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+        break;  // copied nothing: the buffer below does it
+      if (n < 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EROFS))
+        fail_write(out.name, errno, "copy_file_range");
+      if (n < 0) fail_errno(src + ": copy_file_range", errno);
+      if (n == 0) truncated_now(in, src, pos, "end of file moved");
+      pos += static_cast<std::uint64_t>(n);
+    }
+    if (pos == size) return;
+  }
+  // One buffer for the whole run: a small file fits in one or a few reads.
+  static std::byte buffer[128 << 10];
+  while (pos < size) {
+    const auto ask = static_cast<std::size_t>(std::min<std::uint64_t>(size - pos, sizeof buffer));
+    const ssize_t n = ::pread(in, buffer, ask, static_cast<off_t>(pos));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno(src + ": read", errno);
+    if (n == 0) truncated_now(in, src, pos, "end of file moved");
+    pwrite_all(out, buffer, static_cast<std::size_t>(n), pos, in, src);
+    pos += static_cast<std::uint64_t>(n);
+  }
+}
+
 bool parse_copy_method(std::string_view name, CopyMethod& out) noexcept {
   if (name == "buffer")
     out = CopyMethod::Buffer;

@@ -36,6 +36,17 @@ void copy_extent(CopyMethod method, int in, const std::string& src, const CopyTa
                  std::uint64_t offset, std::uint64_t length,
                  const std::function<void(std::uint64_t)>& progress);
 
+// Below this size a file is copied whole by copy_small(): no extent probing, no cloning, no
+// preallocation, which cannot pay for themselves on a file this small (a tree of small files
+// would pay them once a file).
+inline constexpr std::uint64_t small_file_limit = std::uint64_t{1} << 20;
+
+// Copies bytes [0, size) of a small, dense source: copy_file_range(2) (one call for almost every
+// file) when allow_copy_range, else, or where the kernel refuses, pread/pwrite through a buffer.
+// A source shorter than size is a Failure ("file was truncated while reading").
+void copy_small(int in, const std::string& src, const CopyTarget& out, std::uint64_t size,
+                bool allow_copy_range);
+
 // Shares the source's extents with the destination (ioctl FICLONE: btrfs, xfs; instant, holes
 // included). False when the filesystem cannot (ext4, tmpfs, or two filesystems).
 bool clone_file(int in, const CopyTarget& out);

@@ -2,6 +2,7 @@
 // unnamed O_TMPFILE linked into place when complete, or a temporary beside DST renamed over it),
 // keeping the holes of sparse files; -n, -p and --reflink as cp has them. How each data extent is
 // copied: copy_methods.hpp.
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "copy_methods.hpp"
 #include "extents.hpp"
@@ -36,10 +38,15 @@ mode_t current_umask() {
   return mask;
 }
 
+// Whether the destination name is taken. Unknown: not asked yet (a small file copied into a
+// directory: the commit's linkat says so, which saves a stat a file).
+enum class Presence { Absent, Present, Unknown };
+
 struct Target {
-  std::string path;
+  std::string path;       // for messages
+  std::string directory;  // its parent directory, opened once for every file going there
   mode_t mode = 0;
-  bool exists = false;
+  Presence presence = Presence::Unknown;
 };
 
 enum class Reflink { Auto, Always, Never };
@@ -56,28 +63,77 @@ std::string in_quotes(const std::string& s) {
   return "'" + s + "'";
 }
 
-// Where the copy goes and with which permissions, following cp: into DST/basename(SRC) when DST
-// is a directory; an existing file keeps its mode, a new one gets SRC's mode less the umask.
-Target resolve_target(const std::string& src, const struct stat& src_st, const std::string& dst,
-                      bool into_directory) {
-  Target target{dst, static_cast<mode_t>(src_st.st_mode & 0777 & ~current_umask())};
-  struct stat st {};
-  // into_directory: main() has already seen that DST is a directory.
-  bool exists = !into_directory && ::stat(dst.c_str(), &st) == 0;
-  if (into_directory || (exists && S_ISDIR(st.st_mode))) {
-    target.path = (std::filesystem::path(dst) / std::filesystem::path(src).filename()).string();
-    exists = ::stat(target.path.c_str(), &st) == 0;
+// open_regular's checks with cp's message for a missing source, and one stat instead of two.
+mmtools::UniqueFd open_source(const std::string& src, struct stat& st) {
+  if (::stat(src.c_str(), &st) != 0) mmtools::fail_errno("cannot stat " + in_quotes(src), errno);
+  const auto refuse = [&] {
+    throw mmtools::Failure(src + ": not a regular file (" + mmtools::file_kind(st.st_mode) + ")");
+  };
+  // Checked before the open: a FIFO cannot block us, a device is never touched.
+  if (!S_ISREG(st.st_mode)) refuse();
+  mmtools::UniqueFd fd(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) mmtools::fail_errno(src, errno);
+  // The path may have been replaced between stat and open.
+  if (::fstat(fd.get(), &st) != 0) mmtools::fail_errno(src, errno);
+  if (!S_ISREG(st.st_mode)) refuse();
+  return fd;
+}
+
+// One descriptor per destination directory, reused for every file copied into it (openat and
+// linkat relative to it), instead of an open and a close a file.
+class DirectoryFd {
+ public:
+  int get(const std::string& path) {
+    if (fd_.get() < 0 || path != path_) {
+      mmtools::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (fd.get() < 0) mmtools::fail_errno(path, errno);
+      fd_ = std::move(fd);
+      path_ = path;
+    }
+    return fd_.get();
   }
-  if (!exists) {
-    if (errno != ENOENT) mmtools::fail_errno(target.path, errno);
-    return target;
-  }
-  target.exists = true;
+
+ private:
+  std::string path_;
+  mmtools::UniqueFd fd_;
+};
+
+// An existing destination, following cp: never SRC itself, only a regular file, and it keeps its
+// mode.
+void check_existing(const std::string& src, const struct stat& src_st, Target& target,
+                    const struct stat& st) {
   if (st.st_dev == src_st.st_dev && st.st_ino == src_st.st_ino)
     throw mmtools::Failure("'" + src + "' and '" + target.path + "' are the same file");
   if (!S_ISREG(st.st_mode))
     throw mmtools::Failure(target.path + ": will not replace a " + mmtools::file_kind(st.st_mode));
   target.mode = st.st_mode & 07777;
+  target.presence = Presence::Present;
+}
+
+// Where the copy goes and with which permissions, following cp: into DST/basename(SRC) when DST
+// is a directory; an existing file keeps its mode, a new one gets SRC's mode less the umask.
+// ask_first: stat the name now; otherwise (into_directory only) it is left Unknown.
+Target resolve_target(const std::string& src, const struct stat& src_st, const std::string& dst,
+                      bool into_directory, bool ask_first) {
+  Target target{dst, {}, static_cast<mode_t>(src_st.st_mode & 0777 & ~current_umask())};
+  struct stat st {};
+  // into_directory: main() has already seen that DST is a directory.
+  bool exists = !into_directory && ::stat(dst.c_str(), &st) == 0;
+  if (!into_directory && !exists && errno != ENOENT) mmtools::fail_errno(dst, errno);
+  if (into_directory || (exists && S_ISDIR(st.st_mode))) {
+    target.directory = dst;
+    target.path = (std::filesystem::path(dst) / std::filesystem::path(src).filename()).string();
+    if (!ask_first) return target;
+    exists = ::stat(target.path.c_str(), &st) == 0;
+    if (!exists && errno != ENOENT) mmtools::fail_errno(target.path, errno);
+  } else {
+    const std::filesystem::path parent = std::filesystem::path(dst).parent_path();
+    target.directory = parent.empty() ? "." : parent.string();
+  }
+  if (exists)
+    check_existing(src, src_st, target, st);
+  else
+    target.presence = Presence::Absent;
   return target;
 }
 
@@ -94,64 +150,104 @@ void preserve_attributes(int fd, const struct stat& src_st, const std::string& t
 
 // Copies one file. With -n an existing destination is skipped quietly, as cp does.
 void copy_one(const std::string& src, const std::string& dst, bool into_directory,
-              const Options& o) {
+              const Options& o, DirectoryFd& directories) {
   struct stat src_st {};
-  if (::stat(src.c_str(), &src_st) != 0)
-    mmtools::fail_errno("cannot stat " + in_quotes(src), errno);
-  const mmtools::UniqueFd in = mmtools::open_regular(src, src_st);
-  Target target = resolve_target(src, src_st, dst, into_directory);
-  if (o.no_clobber && target.exists) return;  // cp -n: skipped quietly, exit status 0
-  if (o.preserve) target.mode = src_st.st_mode & 07777;
+  const mmtools::UniqueFd in = open_source(src, src_st);
   const auto size = static_cast<std::uint64_t>(src_st.st_size);
+  // A small file without holes (its blocks cover its size) is copied whole in one go: extent
+  // probing, cloning and preallocation cost more syscalls than they can save on it.
+  const bool whole = size < mmtools::small_file_limit && o.reflink != Reflink::Always &&
+                     static_cast<std::uint64_t>(src_st.st_blocks) * 512 >= size;
+  // Asking before copying spares a large copy that -n or a refused destination would throw away.
+  Target target = resolve_target(src, src_st, dst, into_directory, !whole || o.no_clobber);
+  if (o.no_clobber && target.presence == Presence::Present) return;  // cp -n: quietly, exit 0
+  if (o.preserve) target.mode = src_st.st_mode & 07777;
 
-  mmapxx::ReplacementFile out(target.path);
-  mmtools::set_signal_cleanup(out.temporary_path().string());
+  const int directory = directories.get(target.directory);
+  // Created with its final mode (less the umask, which target.mode already lacks), so that
+  // commit needs no fchmod for a new file.
+  mmapxx::ReplacementFile out(directory, target.path, target.mode);
+  if (!out.unnamed()) mmtools::set_signal_cleanup(out.temporary_path().string());
   const bool show = !o.quiet && (o.progress || (o.terminal && size >= progress_threshold));
   mmtools::Progress progress(show, "mmcp", size);
   const mmtools::CopyTarget to{out.fd(), target.path, o.preallocate};
-  // Where the filesystem can share extents, the copy is instant and keeps the holes.
-  bool cloned = false;
-  if (o.reflink == Reflink::Always) {
-    if (::ioctl(out.fd(), FICLONE, in.get()) != 0)
-      mmtools::fail_errno("failed to clone " + in_quotes(target.path) + " from " + in_quotes(src) +
-                              " (ioctl FICLONE)",
-                          errno);
-    cloned = true;
-  } else if (o.reflink == Reflink::Auto) {
-    cloned =
-        o.method == mmtools::CopyMethod::CopyRange && size > 0 && mmtools::clone_file(in.get(), to);
+  if (whole) {
+    // --reflink=never: copy_file_range may share extents on btrfs and xfs.
+    if (size > 0)
+      mmtools::copy_small(in.get(), src, to, size,
+                          o.method == mmtools::CopyMethod::CopyRange && o.reflink != Reflink::Never);
+  } else {
+    // Where the filesystem can share extents, the copy is instant and keeps the holes.
+    bool cloned = false;
+    if (o.reflink == Reflink::Always) {
+      if (::ioctl(out.fd(), FICLONE, in.get()) != 0)
+        mmtools::fail_errno("failed to clone " + in_quotes(target.path) + " from " +
+                                in_quotes(src) + " (ioctl FICLONE)",
+                            errno);
+      cloned = true;
+    } else if (o.reflink == Reflink::Auto) {
+      cloned = o.method == mmtools::CopyMethod::CopyRange && size > 0 &&
+               mmtools::clone_file(in.get(), to);
+    }
+    // --reflink=never: copy_file_range may share extents on btrfs and xfs, so the data goes
+    // through the mapping instead.
+    const mmtools::CopyMethod method =
+        o.reflink == Reflink::Never && o.method == mmtools::CopyMethod::CopyRange
+            ? mmtools::CopyMethod::Write
+            : o.method;
+    std::uint64_t written_to = 0;  // end of the last extent copied
+    if (!cloned)
+      mmtools::for_each_data_extent(
+          in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
+            written_to = offset + length;
+            mmtools::copy_extent(method, in.get(), src, to, offset, length,
+                                 [&](std::uint64_t done) { progress.update(done); });
+          });
+    // A file that shrank behind our back must not be passed off as a complete copy (the
+    // extent walk stops quietly where the data ends).
+    struct stat after {};
+    if (::fstat(in.get(), &after) != 0) mmtools::fail_errno(src, errno);
+    if (static_cast<std::uint64_t>(after.st_size) < size)
+      mmtools::fail_truncated(src, static_cast<std::uint64_t>(after.st_size), "end of file moved");
+    // Trailing hole: the size without blocks.
+    if (!cloned && written_to < size && ::ftruncate(out.fd(), static_cast<off_t>(size)) != 0)
+      mmtools::fail_write(target.path, errno, "ftruncate");
   }
-  // --reflink=never: copy_file_range may share extents on btrfs and xfs, so the data goes through
-  // the mapping instead.
-  const mmtools::CopyMethod method =
-      o.reflink == Reflink::Never && o.method == mmtools::CopyMethod::CopyRange
-          ? mmtools::CopyMethod::Write
-          : o.method;
-  std::uint64_t written_to = 0;  // end of the last extent copied
-  if (!cloned)
-    mmtools::for_each_data_extent(
-        in.get(), src, 0, size, [&](std::uint64_t offset, std::uint64_t length) {
-          written_to = offset + length;
-          mmtools::copy_extent(method, in.get(), src, to, offset, length,
-                               [&](std::uint64_t done) { progress.update(done); });
-        });
-  // A file that shrank behind our back must not be passed off as a complete copy.
-  struct stat after {};
-  if (::fstat(in.get(), &after) != 0) mmtools::fail_errno(src, errno);
-  if (static_cast<std::uint64_t>(after.st_size) < size)
-    mmtools::fail_truncated(src, static_cast<std::uint64_t>(after.st_size), "end of file moved");
-  // Trailing hole: the size without blocks.
-  if (!cloned && written_to < size && ::ftruncate(out.fd(), static_cast<off_t>(size)) != 0)
-    mmtools::fail_write(target.path, errno, "ftruncate");
   if (o.preserve) preserve_attributes(out.fd(), src_st, target.path);
   progress.finish();
-  const mmtools::SignalsHeld held;
   std::error_code ec;
-  out.commit({.mode = target.mode,
-              .existing = o.no_clobber ? mmapxx::Existing::Keep : mmapxx::Existing::Replace,
-              .durable = o.durable},
-             ec);
-  mmtools::set_signal_cleanup({});
+  if (target.presence == Presence::Unknown) {
+    // One linkat, which cannot be cut in two: it names the file or finds the name taken.
+    out.commit({.mode = target.mode,
+                .existing = mmapxx::Existing::Keep,
+                .durable = o.durable,
+                .keep_mode = out.unnamed() && !o.preserve},
+               ec);
+    if (ec != std::errc::file_exists) {
+      mmtools::set_signal_cleanup({});
+      if (ec) throw mmapxx::Error("commit", target.path, ec);
+      return;
+    }
+    // Taken: the checks a stat would have made first, then a replacement like any other.
+    struct stat st {};
+    const std::string name = std::filesystem::path(target.path).filename().string();
+    if (::fstatat(directory, name.c_str(), &st, 0) != 0)
+      mmtools::fail_errno(target.path, errno);
+    check_existing(src, src_st, target, st);
+    if (o.preserve) target.mode = src_st.st_mode & 07777;
+    ec.clear();
+  }
+  {
+    // A replacement is a link and a rename, and a named temporary must not outlive a signal.
+    std::optional<mmtools::SignalsHeld> held;
+    if (!out.unnamed() || target.presence == Presence::Present) held.emplace();
+    out.commit({.mode = target.mode,
+                .existing = o.no_clobber ? mmapxx::Existing::Keep : mmapxx::Existing::Replace,
+                .durable = o.durable,
+                .keep_mode = out.unnamed() && !o.preserve && target.presence == Presence::Absent},
+               ec);
+    mmtools::set_signal_cleanup({});
+  }
   // -n and a destination that appeared meanwhile: kept, as if it had been there from the start.
   if (ec == std::errc::file_exists && o.no_clobber) return;
   if (ec) throw mmapxx::Error("commit", target.path, ec);
@@ -209,9 +305,10 @@ int main(int argc, char** argv) {
     mmtools::install_signal_cleanup();
     o.terminal = ::isatty(STDERR_FILENO) != 0;
     bool failed = false;
+    DirectoryFd directories;
     for (const auto& src : paths) {
       try {
-        copy_one(src, dst, into_directory, o);
+        copy_one(src, dst, into_directory, o, directories);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "mmcp: %s\n", e.what());
         failed = true;

@@ -54,6 +54,10 @@ struct CommitOptions {
   mode_t mode = 0600;  ///< permission bits of the file (applied with fchmod, no umask)
   Existing existing = Existing::Replace;  ///< what to do when the target exists (see Existing)
   bool durable = false;  ///< fdatasync the file before it is named and fsync the directory after
+  /// Skip the fchmod: the file keeps the mode it was created with (`mode` is then ignored). For a
+  /// file created with the mode it should end with (the directory-descriptor constructor), it saves
+  /// a syscall per file. A named temporary always starts as 0600.
+  bool keep_mode = false;
 };
 
 /// A new file that takes the name `target` only when commit() says it is complete: an atomic
@@ -84,6 +88,24 @@ class ReplacementFile {
   /// Same; errors go to ec (errc::not_enough_memory if the paths cannot be allocated).
   static ReplacementFile create(const std::filesystem::path& target, std::error_code& ec) noexcept;
 
+  /// Creates the file that will become `target`, in the directory open as `directory_fd`, which
+  /// must be target's parent directory (open O_RDONLY | O_DIRECTORY: fsync needs it readable).
+  /// The descriptor is borrowed, never closed: one directory descriptor serves every file copied
+  /// into it, and target is only used for its file name and in messages. The unnamed file is
+  /// created with `mode` less the process's umask, as open(2) does (so commit() can keep it with
+  /// CommitOptions::keep_mode); a named temporary is still created 0600.
+  /// Syscalls: openat(2) with O_TMPFILE | O_RDWR | O_CLOEXEC relative to directory_fd; if the
+  ///   filesystem refuses (EOPNOTSUPP, EISDIR, EINVAL), openat with O_CREAT | O_EXCL of a fresh
+  ///   `.NAME.tmp-XXXXXX`.
+  /// Errors: invalid_argument for a negative directory_fd, or a target as the path constructor
+  ///   refuses (before any syscall); EBADF/ENOTDIR for the descriptor; ENOSPC, EDQUOT, EROFS,
+  ///   EACCES from the create. A failure leaves no file and closes nothing of the caller's.
+  /// Cost: one syscall; allocates the paths.
+  ReplacementFile(int directory_fd, const std::filesystem::path& target, mode_t mode = 0600);
+  /// Same; errors go to ec.
+  static ReplacementFile create(int directory_fd, const std::filesystem::path& target, mode_t mode,
+                                std::error_code& ec) noexcept;
+
   /// Takes over the file; `other` is left empty. No syscall.
   ReplacementFile(ReplacementFile&& other) noexcept;
   /// discard()s this object's uncommitted file, then takes over `other`'s.
@@ -105,7 +127,7 @@ class ReplacementFile {
   const std::filesystem::path& temporary_path() const noexcept { return temporary_; }
 
   /// Gives the file options.mode and the name target(), then closes it.
-  /// Syscalls: fchmod(2); with durable, fdatasync(2) first and fsync(2) of the directory last.
+  /// Syscalls: fchmod(2) (none with keep_mode); with durable, fdatasync(2) first and fsync(2) of the directory last.
   ///   Unnamed file, target absent: linkat(2) with AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH before
   ///   Linux 6.10), or through /proc/self/fd/N with AT_SYMLINK_FOLLOW when that is refused. Unnamed
   ///   file, target present and Existing::Replace: linkat to a fresh `.NAME.tmp-XXXXXX`, then
@@ -128,6 +150,10 @@ class ReplacementFile {
  private:
   static detail::Failure open_into(const std::filesystem::path& target,
                                    ReplacementFile& file) noexcept;
+  static detail::Failure open_at(int directory_fd, const std::filesystem::path& target, mode_t mode,
+                                 ReplacementFile& file) noexcept;
+  detail::Failure create_in(const std::filesystem::path& directory, mode_t mode);
+  void close_directory() noexcept;
   detail::Failure commit_failure(const CommitOptions& options) noexcept;
 
   std::filesystem::path target_;
@@ -135,6 +161,7 @@ class ReplacementFile {
   std::string name_;                 // target's file name, within directory_fd_
   int directory_fd_ = -1;
   int fd_ = -1;
+  bool owns_directory_ = true;  // false when the caller lent directory_fd_
 };
 
 }  // namespace mmapxx

@@ -90,23 +90,62 @@ Failure ReplacementFile::open_into(const std::filesystem::path& target,
     file.target_ = target;
     file.name_ = name;
     if (Failure f = detail::open_directory(directory.string(), file.directory_fd_)) return f;
-    file.fd_ = ::openat(file.directory_fd_, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (file.fd_ >= 0) return {};
-    // O_TMPFILE unsupported here (EOPNOTSUPP), or by an old kernel (EISDIR, EINVAL).
-    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-      return make_failure("open", errno, "O_TMPFILE");
-    std::string chosen;
-    if (Failure f = with_fresh_name("open", name, chosen, [&](const std::string& candidate) {
-          file.fd_ = ::openat(file.directory_fd_, candidate.c_str(),
-                              O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-          return file.fd_ >= 0 ? 0 : errno;
-        }))
-      return f;
-    file.temporary_ = directory / chosen;
-    return {};
+    return file.create_in(directory, 0600);
   } catch (const std::bad_alloc&) {
     return make_failure("ReplacementFile", ENOMEM);
   }
+}
+
+Failure ReplacementFile::open_at(int directory_fd, const std::filesystem::path& target, mode_t mode,
+                                 ReplacementFile& file) noexcept {
+  try {
+    if (directory_fd < 0)
+      return detail::invalid_argument("ReplacementFile", "no directory descriptor");
+    const std::string path = target.string();
+    if (Failure f = detail::check_path("ReplacementFile", path)) return f;
+    const std::string name = target.filename().string();
+    if (name.empty() || name == "." || name == "..")
+      return detail::invalid_argument("ReplacementFile", "the target must name a file");
+    file.target_ = target;
+    file.name_ = name;
+    file.directory_fd_ = directory_fd;
+    file.owns_directory_ = false;
+    return file.create_in(target.has_parent_path() ? target.parent_path() : ".", mode);
+  } catch (const std::bad_alloc&) {
+    return make_failure("ReplacementFile", ENOMEM);
+  }
+}
+
+Failure ReplacementFile::create_in(const std::filesystem::path& directory, mode_t mode) {
+  fd_ = ::openat(directory_fd_, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+  if (fd_ >= 0) return {};
+  // O_TMPFILE unsupported here (EOPNOTSUPP), or by an old kernel (EISDIR, EINVAL).
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    return make_failure("open", errno, "O_TMPFILE");
+  std::string chosen;
+  if (Failure f = with_fresh_name("open", name_, chosen, [&](const std::string& candidate) {
+        fd_ = ::openat(directory_fd_, candidate.c_str(),
+                       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        return fd_ >= 0 ? 0 : errno;
+      }))
+    return f;
+  temporary_ = directory / chosen;
+  return {};
+}
+
+ReplacementFile::ReplacementFile(int directory_fd, const std::filesystem::path& target,
+                                 mode_t mode) {
+  if (const Failure f = open_at(directory_fd, target, mode, *this)) {
+    discard();
+    detail::raise(f, target.string());
+  }
+}
+
+ReplacementFile ReplacementFile::create(int directory_fd, const std::filesystem::path& target,
+                                        mode_t mode, std::error_code& ec) noexcept {
+  ReplacementFile file;
+  if (detail::report(open_at(directory_fd, target, mode, file), ec)) return {};
+  return file;
 }
 
 ReplacementFile::ReplacementFile(ReplacementFile&& other) noexcept
@@ -114,7 +153,8 @@ ReplacementFile::ReplacementFile(ReplacementFile&& other) noexcept
       temporary_(std::move(other.temporary_)),
       name_(std::move(other.name_)),
       directory_fd_(std::exchange(other.directory_fd_, -1)),
-      fd_(std::exchange(other.fd_, -1)) {
+      fd_(std::exchange(other.fd_, -1)),
+      owns_directory_(std::exchange(other.owns_directory_, true)) {
   other.temporary_.clear();
 }
 
@@ -127,6 +167,7 @@ ReplacementFile& ReplacementFile::operator=(ReplacementFile&& other) noexcept {
     name_ = std::move(other.name_);
     directory_fd_ = std::exchange(other.directory_fd_, -1);
     fd_ = std::exchange(other.fd_, -1);
+    owns_directory_ = std::exchange(other.owns_directory_, true);
   }
   return *this;
 }
@@ -142,8 +183,13 @@ void ReplacementFile::discard() noexcept {
     fd_ = -1;
   }
   temporary_.clear();
-  if (directory_fd_ >= 0) ::close(directory_fd_);
+  close_directory();
+}
+
+void ReplacementFile::close_directory() noexcept {
+  if (directory_fd_ >= 0 && owns_directory_) ::close(directory_fd_);
   directory_fd_ = -1;
+  owns_directory_ = true;
 }
 
 void ReplacementFile::commit(const CommitOptions& options) {
@@ -160,7 +206,8 @@ Failure ReplacementFile::commit_failure(const CommitOptions& options) noexcept {
   try {
     f = [&]() -> Failure {
       if (fd_ < 0) return detail::invalid_argument("commit", "nothing to commit");
-      if (::fchmod(fd_, options.mode & 07777) != 0) return make_failure("fchmod", errno);
+      if (!options.keep_mode && ::fchmod(fd_, options.mode & 07777) != 0)
+        return make_failure("fchmod", errno);
       if (options.durable)
         if (Failure s = detail::sync_data_fd(fd_)) return s;
       if (temporary_.empty()) {
@@ -203,8 +250,7 @@ Failure ReplacementFile::commit_failure(const CommitOptions& options) noexcept {
   ::close(fd_);
   fd_ = -1;
   if (options.durable) f = detail::sync_directory_fd(directory_fd_);
-  ::close(directory_fd_);
-  directory_fd_ = -1;
+  close_directory();
   return f;
 }
 
