@@ -1,8 +1,13 @@
 // Copy of a file: cp(1) against each way mmcp can copy (the default, copy_file_range(2) into
 // fallocated extents; and mmcp --method ...: a bounce buffer, write(2) from populated windows,
 // copy_file_range without fallocate), a read/write loop and a bare copy_file_range loop; on a warm
-// source, a cold one (evicted before every run) and a warm one that is half holes. Writeback is not
-// waited for (none of the methods fsyncs); the destination is deleted, untimed, before every run.
+// source, a cold one (evicted before every run) and a warm one that is half holes. In those three
+// cases writeback is not waited for: they time how fast each method fills the page cache. The
+// "durable" cases time a finished copy: the file's data and its directory entry on disk before
+// the clock stops (cp then fdatasync and a directory fsync, mmcp --fsync, copy_file_range then the
+// same syncs). The "tree" case copies 2,000 small files (1-64 KiB, from 20 directories) into one
+// directory with one command: cp SRC... DIR against mmcp SRC... DIR, where per-file syscalls
+// dominate. The destination is deleted, untimed, before every run.
 // Besides the medians, each method's spread is printed as a note: min/median/max of its GB/s, and
 // of its speed relative to the cp run of the same round (the rounds are interleaved).
 #include <fcntl.h>
@@ -15,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include <mmapxx/mmapxx.hpp>
 
@@ -114,6 +120,86 @@ std::string sparse_file(Context& ctx, std::size_t size) {
   return path;
 }
 
+// What a durable copy waits for: the file's data, then the directory entry naming it.
+void sync_copy(const std::string& dst) {
+  {
+    Fd out(dst, O_RDONLY);
+    if (::fdatasync(out.get()) != 0) throw std::runtime_error("fdatasync " + dst);
+  }
+  Fd directory(std::filesystem::path(dst).parent_path().string(), O_RDONLY | O_DIRECTORY);
+  if (::fsync(directory.get()) != 0) throw std::runtime_error("fsync of " + dst + "'s directory");
+}
+
+// A tree of `count` small files (1-64 KiB of benchmark content, sizes fixed by a simple
+// generator) in 20 directories two levels deep; names are unique so all fit in one directory.
+std::vector<std::string> small_tree(Context& ctx, std::size_t count, std::size_t& bytes) {
+  const std::string root = ctx.files.temp_path("copy-tree-source");
+  std::vector<std::string> files;
+  bytes = 0;
+  std::uint32_t state = 12345;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string dir =
+        root + "/d" + std::to_string(i % 4) + "/e" + std::to_string((i / 4) % 5);
+    std::filesystem::create_directories(dir);
+    state = state * 1664525u + 1013904223u;
+    const std::size_t size = (1 + (state >> 16) % 64) * KiB;
+    files.push_back(dir + "/f" + std::to_string(i));
+    write_content_file(files.back(), size, size);
+    bytes += size;
+  }
+  for (const auto& f : files) read_through(f, MiB);
+  return files;
+}
+
+void scenario_copy_tree(Context& ctx, const std::string& mmcp) {
+  const std::size_t count = ctx.config.verify ? 40 : ctx.config.quick ? 500 : 2000;
+  std::size_t bytes = 0;
+  const std::vector<std::string> files = small_tree(ctx, count, bytes);
+  const std::string dir = ctx.files.temp_path("copy-tree-destination");
+  auto samples = std::make_shared<Samples>();
+  // Verify: every copied file, in a fixed order.
+  const auto check_tree = [files, dir](Sink& s) {
+    if (!s.checksum) return;
+    Buffer buffer(1 << 20);
+    for (const auto& f : files)
+      read_file(dir + "/" + std::filesystem::path(f).filename().string(), buffer, s);
+  };
+  const auto command = [&](std::vector<std::string> head) {
+    head.insert(head.end(), files.begin(), files.end());
+    head.push_back(dir + "/");
+    return head;
+  };
+  std::vector<Method> m;
+  const std::vector<std::string> cp_args = command({"cp"});
+  m.push_back(timed(samples, "cp", [=](Sink& s) {
+    run_program(cp_args);
+    check_tree(s);
+  }));
+  if (!mmcp.empty()) {
+    const std::vector<std::string> mmcp_args = command({mmcp, "-q"});
+    m.push_back(timed(samples, "mmcp", [=](Sink& s) {
+      run_program(mmcp_args);
+      check_tree(s);
+    }));
+  }
+  Group g{.scenario = "copy",
+          .case_name = "tree of " + std::to_string(count) + " small files",
+          .size = bytes,
+          .state = "warm",
+          .unit = Unit::GBps,
+          .work = static_cast<double>(bytes),
+          .repeats = ctx.config.repeats(9),
+          .expected = std::nullopt};
+  g.timing.prepare = [dir] {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directory(dir);
+  };
+  ctx.run(g, m);
+  note_spread(ctx, g.case_name, *samples, m, bytes, g.timing.warmup);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(ctx.files.temp_path("copy-tree-source"));
+}
+
 }  // namespace
 
 void scenario_copy(Context& ctx) {
@@ -126,6 +212,35 @@ void scenario_copy(Context& ctx) {
   auto buffer = std::make_shared<Buffer>(256 * KiB);
   if (mmcp.empty())
     ctx.notes.push_back("copy: mmcp not found next to mmbench (give --mmcp PATH); skipped");
+
+  // Durable: each copy is on disk (data and name) before the clock stops.
+  const auto durable_methods_for = [&](const std::string& src, std::shared_ptr<Samples> samples) {
+    std::vector<Method> m;
+    m.push_back(timed(samples, "cp", [=](Sink& s) {
+      run_program({"cp", src, dst});
+      sync_copy(dst);
+      check_copy(s, dst);
+    }));
+    if (!mmcp.empty())
+      m.push_back(timed(samples, "mmcp --fsync", [=](Sink& s) {
+        run_program({mmcp, "-q", "--fsync", src, dst});
+        check_copy(s, dst);
+      }));
+    m.push_back(timed(samples, "copy_file_range", [=](Sink& s) {
+      {
+        Fd in(src, O_RDONLY);
+        Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
+        for (std::size_t left = size; left > 0;) {
+          const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, left, 0);
+          if (n <= 0) throw std::runtime_error("copy_file_range");
+          left -= static_cast<std::size_t>(n);
+        }
+      }
+      sync_copy(dst);
+      check_copy(s, dst);
+    }));
+    return m;
+  };
 
   const auto methods_for = [&](const std::string& src, std::shared_ptr<Samples> samples) {
     std::vector<Method> m;
@@ -187,22 +302,27 @@ void scenario_copy(Context& ctx) {
     CacheState state;
     bool evict_first;
     std::optional<std::uint64_t> expected;
+    bool durable;
   };
   const Case cases[] = {
-      {"warm source", warm, CacheState::Large, false, expected_digest(0, size)},
-      {"cold source", cold, CacheState::Cold, true, expected_digest(0, size)},
-      {"warm, half holes", holes, CacheState::Large, false, std::nullopt},
+      {"warm source", warm, CacheState::Large, false, expected_digest(0, size), false},
+      {"cold source", cold, CacheState::Cold, true, expected_digest(0, size), false},
+      {"warm, half holes", holes, CacheState::Large, false, std::nullopt, false},
+      {"warm source, durable", warm, CacheState::Large, false, expected_digest(0, size), true},
+      {"cold source, durable", cold, CacheState::Cold, true, expected_digest(0, size), true},
+      {"warm, half holes, durable", holes, CacheState::Large, false, std::nullopt, true},
   };
   for (const Case& c : cases) {
     auto samples = std::make_shared<Samples>();
-    const std::vector<Method> m = methods_for(c.src, samples);
+    const std::vector<Method> m =
+        c.durable ? durable_methods_for(c.src, samples) : methods_for(c.src, samples);
     Group g{.scenario = "copy",
             .case_name = c.name,
             .size = size,
             .state = ctx.state_of(c.src, c.state),
             .unit = Unit::GBps,
             .work = static_cast<double>(size),
-            .repeats = ctx.config.repeats(7),
+            .repeats = ctx.config.repeats(c.durable ? 5 : 7),
             .expected = c.expected};
     const std::string src = c.src;
     if (c.evict_first) {
@@ -218,6 +338,7 @@ void scenario_copy(Context& ctx) {
     note_spread(ctx, c.name, *samples, m, size, g.timing.warmup);
   }
   ::unlink(dst.c_str());
+  scenario_copy_tree(ctx, mmcp);
 }
 
 }  // namespace mmbench
