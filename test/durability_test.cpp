@@ -143,6 +143,52 @@ TEST_CASE("ReplacementFile replaces an existing file atomically, or keeps it on 
   CHECK(read_file(dir.file("fresh")) == "x");
 }
 
+TEST_CASE("ReplacementFile in a borrowed directory descriptor: created with its mode, the "
+          "descriptor never closed",
+          "[durability]") {
+  for (const char* base : {"/var/tmp", "/dev/shm"}) {
+    INFO(base);
+    TempDir dir(base);
+    const int directory = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(directory >= 0);
+    const std::size_t fds = open_fd_count();
+    const mode_t mask = ::umask(022);
+    for (int i = 0; i < 3; ++i) {
+      // One descriptor for every file; keep_mode: the mode given at creation, less the umask.
+      mmapxx::ReplacementFile out(directory, dir.file("f" + std::to_string(i)), 0666);
+      CHECK(out.unnamed());
+      write_fd(out.fd(), "file " + std::to_string(i));
+      out.commit({.mode = 0600, .keep_mode = true});
+    }
+    {
+      // Without keep_mode, commit's mode wins; a discarded file leaves the descriptor open too.
+      mmapxx::ReplacementFile out(directory, dir.file("f0"), 0666);
+      write_fd(out.fd(), "replaced");
+      out.commit({.mode = 0640, .durable = true});
+      mmapxx::ReplacementFile dropped(directory, dir.file("dropped"));
+    }
+    ::umask(mask);
+    CHECK(::fcntl(directory, F_GETFD) >= 0);
+    CHECK(open_fd_count() == fds);
+    CHECK(names_in(dir.path()) == std::vector<std::string>{"f0", "f1", "f2"});
+    CHECK(read_file(dir.file("f0")) == "replaced");
+    CHECK(read_file(dir.file("f2")) == "file 2");
+    struct stat st {};
+    REQUIRE(::stat(dir.file("f0").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+    REQUIRE(::stat(dir.file("f1").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0644);
+    std::error_code ec;
+    mmapxx::ReplacementFile::create(-1, dir.file("x"), 0600, ec);
+    CHECK(ec == std::errc::invalid_argument);
+    mmapxx::ReplacementFile::create(directory, dir.path().string() + "/", 0600, ec);
+    CHECK(ec == std::errc::invalid_argument);
+    CHECK(code_of([&] { mmapxx::ReplacementFile(directory, ""); }) == std::errc::invalid_argument);
+    CHECK(open_fd_count() == fds);
+    ::close(directory);
+  }
+}
+
 TEST_CASE("ReplacementFile refuses bad targets before any syscall and leaks nothing",
           "[durability]") {
   TempDir dir("/var/tmp");
