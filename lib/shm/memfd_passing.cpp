@@ -11,6 +11,7 @@
 #include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "mmapxx/memfd.hpp"
+#include "shm/shm_name.hpp"
 
 namespace mmapxx {
 
@@ -108,14 +109,15 @@ detail::Failure receive_one(int socket, int& out) noexcept {
   });
 }
 
-std::string socket_name(int socket) {
-  return "socket " + std::to_string(socket);
+detail::NumberLabel socket_name(int socket) noexcept {
+  return {"socket", socket};
 }
 
 }  // namespace
 
 void send_fd(int socket, int fd) {
-  if (detail::Failure failure = send_one(socket, fd)) detail::raise(failure, socket_name(socket));
+  if (detail::Failure failure = send_one(socket, fd))
+    detail::raise(failure, socket_name(socket).text);
 }
 
 void send_fd(int socket, int fd, std::error_code& ec) noexcept {
@@ -125,7 +127,7 @@ void send_fd(int socket, int fd, std::error_code& ec) noexcept {
 int receive_fd(int socket) {
   int fd = -1;
   if (detail::Failure failure = receive_one(socket, fd))
-    detail::raise(failure, socket_name(socket));
+    detail::raise(failure, socket_name(socket).text);
   return fd;
 }
 
