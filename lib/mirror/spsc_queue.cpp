@@ -49,6 +49,14 @@ void notify(std::uint32_t& waiting, std::uint32_t& seq) noexcept {
   SharedFutex(seq).wake_all(ignored);
 }
 
+// Publishes n more bytes on our own counter (head for the producer, tail for the consumer: no one
+// else stores it), then wakes the peer if it may sleep.
+void advance(std::uint64_t& counter, std::uint64_t n, std::uint32_t& waiting,
+             std::uint32_t& seq) noexcept {
+  at(counter).store(at(counter).load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
+  notify(waiting, seq);
+}
+
 // Sleeps until ready() or the deadline; the handshake is described at the top of the file.
 template <class Ready>
 bool sleep_until(std::uint32_t& waiting, std::uint32_t& seq, std::chrono::nanoseconds timeout,
@@ -156,9 +164,7 @@ void SpscQueue::commit(std::size_t n) {
     detail::raise(detail::invalid_argument("commit", "commit(%zu) exceeds the free space %" PRIu64,
                                            n, capacity() - (head - tail)),
                   memory_.name());
-  if (n == 0) return;
-  at(c.head).store(head + n, std::memory_order_seq_cst);
-  notify(c.consumer_waiting, c.data_seq);
+  if (n != 0) advance(c.head, n, c.consumer_waiting, c.data_seq);
 }
 
 std::size_t SpscQueue::write(std::span<const std::byte> data) noexcept {
@@ -167,8 +173,7 @@ std::size_t SpscQueue::write(std::span<const std::byte> data) noexcept {
   if (n == 0) return 0;
   std::memcpy(area.data(), data.data(), n);
   Control& c = control();
-  at(c.head).store(at(c.head).load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
-  notify(c.consumer_waiting, c.data_seq);
+  advance(c.head, n, c.consumer_waiting, c.data_seq);
   return n;
 }
 
@@ -199,9 +204,7 @@ void SpscQueue::consume(std::size_t n) {
         detail::invalid_argument("consume", "consume(%zu) exceeds the readable bytes %" PRIu64, n,
                                  head - tail),
         memory_.name());
-  if (n == 0) return;
-  at(c.tail).store(tail + n, std::memory_order_seq_cst);
-  notify(c.producer_waiting, c.space_seq);
+  if (n != 0) advance(c.tail, n, c.producer_waiting, c.space_seq);
 }
 
 std::size_t SpscQueue::read(std::span<std::byte> data) noexcept {
@@ -210,8 +213,7 @@ std::size_t SpscQueue::read(std::span<std::byte> data) noexcept {
   if (n == 0) return 0;
   std::memcpy(data.data(), area.data(), n);
   Control& c = control();
-  at(c.tail).store(at(c.tail).load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
-  notify(c.producer_waiting, c.space_seq);
+  advance(c.tail, n, c.producer_waiting, c.space_seq);
   return n;
 }
 
