@@ -143,9 +143,10 @@ TEST_CASE("ReplacementFile replaces an existing file atomically, or keeps it on 
   CHECK(read_file(dir.file("fresh")) == "x");
 }
 
-TEST_CASE("ReplacementFile in a borrowed directory descriptor: created with its mode, the "
-          "descriptor never closed",
-          "[durability]") {
+TEST_CASE(
+    "ReplacementFile in a borrowed directory descriptor: created with its mode, the "
+    "descriptor never closed",
+    "[durability]") {
   for (const char* base : {"/var/tmp", "/dev/shm"}) {
     INFO(base);
     TempDir dir(base);

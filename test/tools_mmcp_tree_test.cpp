@@ -92,8 +92,8 @@ TEST_CASE("mmcp into a directory finds taken names as cp does: replaced, kept wi
   // The destination directory as one of the sources' own directory: the same file.
   r = run_tool(dir, {MMCP, dir.file("out/c"), a, dir.file("out")});
   CHECK(r.exited(1));
-  CHECK(r.err == "mmcp: '" + dir.file("out/c") + "' and '" + dir.file("out") +
-                     "/c' are the same file\n");
+  CHECK(r.err ==
+        "mmcp: '" + dir.file("out/c") + "' and '" + dir.file("out") + "/c' are the same file\n");
   CHECK(read_file(dir.file("out/c")) == "old c");
   CHECK(dir.hidden().empty());
 }
@@ -140,8 +140,8 @@ TEST_CASE("mmcp of a small file truncated under it fails with exit 1 and leaves 
     const ToolResult r = run.finish();
     CHECK_FALSE(WIFSIGNALED(r.status));
     CHECK(r.exited(1));
-    CHECK(r.err ==
-          "mmcp: " + src + ": file was truncated while reading (end of file moved at offset 4096)\n");
+    CHECK(r.err == "mmcp: " + src +
+                       ": file was truncated while reading (end of file moved at offset 4096)\n");
     CHECK(read_file(dir.file("out/src")) == "the old destination");
     CHECK(dir.hidden().empty());
   }

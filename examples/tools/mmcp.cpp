@@ -149,8 +149,8 @@ void preserve_attributes(int fd, const struct stat& src_st, const std::string& t
 }
 
 // Copies one file. With -n an existing destination is skipped quietly, as cp does.
-void copy_one(const std::string& src, const std::string& dst, bool into_directory,
-              const Options& o, DirectoryFd& directories) {
+void copy_one(const std::string& src, const std::string& dst, bool into_directory, const Options& o,
+              DirectoryFd& directories) {
   struct stat src_st {};
   const mmtools::UniqueFd in = open_source(src, src_st);
   const auto size = static_cast<std::uint64_t>(src_st.st_size);
@@ -174,8 +174,9 @@ void copy_one(const std::string& src, const std::string& dst, bool into_director
   if (whole) {
     // --reflink=never: copy_file_range may share extents on btrfs and xfs.
     if (size > 0)
-      mmtools::copy_small(in.get(), src, to, size,
-                          o.method == mmtools::CopyMethod::CopyRange && o.reflink != Reflink::Never);
+      mmtools::copy_small(
+          in.get(), src, to, size,
+          o.method == mmtools::CopyMethod::CopyRange && o.reflink != Reflink::Never);
   } else {
     // Where the filesystem can share extents, the copy is instant and keeps the holes.
     bool cloned = false;
@@ -231,8 +232,7 @@ void copy_one(const std::string& src, const std::string& dst, bool into_director
     // Taken: the checks a stat would have made first, then a replacement like any other.
     struct stat st {};
     const std::string name = std::filesystem::path(target.path).filename().string();
-    if (::fstatat(directory, name.c_str(), &st, 0) != 0)
-      mmtools::fail_errno(target.path, errno);
+    if (::fstatat(directory, name.c_str(), &st, 0) != 0) mmtools::fail_errno(target.path, errno);
     check_existing(src, src_st, target, st);
     if (o.preserve) target.mode = src_st.st_mode & 07777;
     ec.clear();

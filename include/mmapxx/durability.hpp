@@ -127,7 +127,8 @@ class ReplacementFile {
   const std::filesystem::path& temporary_path() const noexcept { return temporary_; }
 
   /// Gives the file options.mode and the name target(), then closes it.
-  /// Syscalls: fchmod(2) (none with keep_mode); with durable, fdatasync(2) first and fsync(2) of the directory last.
+  /// Syscalls: fchmod(2) (none with keep_mode); with durable, fdatasync(2) first and fsync(2) of
+  /// the directory last.
   ///   Unnamed file, target absent: linkat(2) with AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH before
   ///   Linux 6.10), or through /proc/self/fd/N with AT_SYMLINK_FOLLOW when that is refused. Unnamed
   ///   file, target present and Existing::Replace: linkat to a fresh `.NAME.tmp-XXXXXX`, then
