@@ -70,8 +70,9 @@ struct CommitOptions {
 /// Elsewhere it is a named temporary `.NAME.tmp-XXXXXX` beside the target (mkostemp), removed by
 /// the destructor but left behind if the process is killed before it runs.
 ///
-/// The file is created with mode 0600 in the target's directory (so commit() is a rename within
-/// one filesystem) and is readable and writable through fd(): write it, map it
+/// The file is created with mode 0600 (or, unnamed and through the directory-descriptor
+/// constructor, the mode given less the umask) in the target's directory (so commit() is a rename
+/// within one filesystem) and is readable and writable through fd(): write it, map it
 /// (MappedFile(fd(), ...)), then commit().
 class ReplacementFile {
  public:
