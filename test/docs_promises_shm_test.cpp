@@ -182,6 +182,20 @@ TEST_CASE("docs: SharedFutex and RobustMutex results", "[docs][address]") {
   CHECK(futex.wake_all() == 0);
   CHECK(code_of([&] { SharedFutex misaligned(region.bytes(), 2); }) ==
         std::errc::invalid_argument);
+  // The error_code overload every throwing call has (README): an empty futex on failure.
+  std::error_code futex_ec;
+  static_assert(noexcept(SharedFutex(region.bytes(), 2, futex_ec)));
+  SharedFutex misaligned(region.bytes(), 2, futex_ec);
+  CHECK(futex_ec == std::errc::invalid_argument);
+  CHECK(!misaligned);
+  SharedFutex past_end(region.bytes(), SIZE_MAX, futex_ec);
+  CHECK(futex_ec == std::errc::invalid_argument);
+  CHECK(!past_end);
+  SharedFutex fine(region.bytes(), 4, futex_ec);
+  CHECK(!futex_ec);
+  CHECK(fine);
+  CHECK(futex);
+  CHECK(fine.wait(0, std::chrono::seconds(0)) == WaitResult::TimedOut);
 
   RobustMutex mutex = RobustMutex::create(region.bytes(), 64);
   CHECK(mutex.lock() == LockResult::Acquired);
