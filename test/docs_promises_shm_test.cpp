@@ -208,3 +208,45 @@ TEST_CASE("docs: SharedFutex and RobustMutex results", "[docs][address]") {
   static_cast<void>(RobustMutex::create(region.bytes(), 1, ec));
   CHECK(ec == std::errc::invalid_argument);
 }
+
+TEST_CASE("docs: SpscQueue commit/consume have error_code overloads; an empty queue never crashes",
+          "[docs][address]") {
+  SpscQueue queue(page_size());
+  CHECK(queue.capacity() == page_size());
+  CHECK(queue.write_area().size() == page_size());
+  std::error_code ec;
+  static_assert(noexcept(queue.commit(1, ec)));
+  static_assert(noexcept(queue.consume(1, ec)));
+  queue.commit(page_size() + 1, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(queue.read_area().empty());
+  queue.commit(3, ec);
+  CHECK(!ec);
+  CHECK(queue.read_area().size() == 3);
+  queue.consume(4, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(code_of([&] { queue.consume(4); }) == std::errc::invalid_argument);
+  queue.consume(3, ec);
+  CHECK(!ec);
+  queue.close();
+  CHECK(queue.closed());
+  CHECK(!queue.wait_for_data(1, std::chrono::seconds(0)));
+
+  SpscQueue empty;  // as a failed create() leaves it
+  CHECK(!empty);
+  CHECK(empty.capacity() == 0);
+  CHECK(empty.write_area().empty());
+  CHECK(empty.read_area().empty());
+  std::byte buffer[4]{};
+  CHECK(empty.write(buffer) == 0);
+  CHECK(empty.read(buffer) == 0);
+  CHECK(!empty.wait_for_data(0, std::chrono::seconds(0)));
+  CHECK(!empty.wait_for_space(0, std::chrono::seconds(0)));
+  CHECK(!empty.closed());
+  empty.close();
+  empty.commit(0);
+  empty.consume(0);
+  CHECK(code_of([&] { empty.commit(1); }) == std::errc::invalid_argument);
+  empty.consume(1, ec);
+  CHECK(ec == std::errc::invalid_argument);
+}
