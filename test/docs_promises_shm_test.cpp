@@ -250,3 +250,13 @@ TEST_CASE("docs: SpscQueue commit/consume have error_code overloads; an empty qu
   empty.consume(1, ec);
   CHECK(ec == std::errc::invalid_argument);
 }
+
+TEST_CASE("docs: SysVSharedMemory::create with IPC_PRIVATE, as docs/shared-memory.md names it",
+          "[docs][shm]") {
+  LeakCheck leaks;
+  // IPC_PRIVATE must come with <mmapxx/mmapxx.hpp>: the docs name it as the default key.
+  auto segment = SysVSharedMemory::create(5000, 0600, IPC_PRIVATE);
+  CHECK(segment.size() == 5000);
+  CHECK(code_of([] { SysVSharedMemory::create(SIZE_MAX); }) == std::errc::value_too_large);
+  CHECK(code_of([] { SysVSharedMemory::create(0); }) == std::errc::invalid_argument);
+}
