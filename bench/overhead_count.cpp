@@ -39,8 +39,15 @@ const std::byte* raw_map(int fd, std::size_t& size) {
 }
 
 // One warm-up call (lazy binding, first-use statics), then `n` collected calls dumped as `name`.
+// OVERHEAD_ROW=<name> runs only that row and collects the whole run, for a profile by function
+// (valgrind --tool=callgrind, then callgrind_annotate).
 template <class Op>
 void row(const char* name, int n, Op op) {
+  if (const char* only = std::getenv("OVERHEAD_ROW")) {
+    if (std::string(only) == name)
+      for (int i = 0; i < n; ++i) op();
+    return;
+  }
   op();
   CALLGRIND_ZERO_STATS;
   CALLGRIND_TOGGLE_COLLECT;

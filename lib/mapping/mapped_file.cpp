@@ -128,12 +128,18 @@ Failure check_creation(Access access, const MapOptions& options, bool by_path) n
 }
 
 // open(2) that cannot block on a FIFO; a socket's ENXIO becomes the clearer "not a regular file".
+// The path was checked by map_path.
 Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) noexcept {
-  Failure failure = detail::open_fd(path, flags | O_NONBLOCK | O_NOCTTY, mode, fd);
+  do {
+    fd = ::open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd >= 0) [[likely]]
+    return {};
+  const int code = errno;
   struct stat st {};
-  if (failure.code == ENXIO && ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+  if (code == ENXIO && ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
     return detail::make_failure("open", ENODEV, "not a regular file: a socket cannot be mapped");
-  return failure;
+  return detail::make_failure("open", code);
 }
 
 }  // namespace
@@ -143,7 +149,7 @@ MappedFile<A>::MappedFile(const char* path, const MapOptions& options) {
   if (path == nullptr)
     detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
   path_ = path;
-  if (Failure failure = map_path(options)) detail::raise(failure, path_);
+  if (Failure failure = map_path(options, /*may_hold_nul=*/false)) detail::raise(failure, path_);
 }
 
 template <Access A>
@@ -172,7 +178,7 @@ MappedFile<A> MappedFile<A>::open(const char* path, const MapOptions& options,
   }
   MappedFile file;
   if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
-  if (detail::report(file.map_path(options), ec)) return {};
+  if (detail::report(file.map_path(options, /*may_hold_nul=*/false), ec)) return {};
   return file;
 }
 
@@ -281,9 +287,25 @@ Failure MappedFile<A>::open_path(const MapOptions& options, int& fd) noexcept {
   return failure;
 }
 
+// A file map_path created or emptied: sized to initial_size, then mapped.
 template <Access A>
-Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
-  if (Failure failure = detail::check_path("open", path_)) return failure;
+Failure MappedFile<A>::size_fresh(int fd, const MapOptions& options) noexcept {
+  // Size only a regular file: anything else is refused by map() with the clearer message.
+  detail::FileInfo info;
+  if (Failure failure = detail::stat_fd(fd, info)) return failure;
+  if (info.regular) {
+    if (Failure failure = detail::check_backing("open", fd, options.initial_size)) return failure;
+    if (Failure failure = detail::allocate_fd(fd, options.initial_size)) return failure;
+  }
+  return map(fd, options, /*adopt=*/true);
+}
+
+template <Access A>
+Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) noexcept {
+  // Every check is made here, once: open_path, map and the map primitive trust what passed.
+  if (path_.empty()) return detail::invalid_argument("open", "path is empty");
+  if (may_hold_nul)
+    if (Failure failure = detail::check_path("open", path_)) return failure;
   if (Failure failure = check_creation(A, options, /*by_path=*/true)) return failure;
   if (Failure failure = check_range(options)) return failure;
   int fd = -1;
@@ -291,15 +313,7 @@ Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
   if (Failure failure = open_path(options, fd)) return failure;
   // A file this call created or emptied starts at initial_size.
   const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
-  Failure failure;
-  if (fresh) {
-    // Size only a regular file: anything else is refused by map() with the clearer message.
-    detail::FileInfo info;
-    failure = detail::stat_fd(fd, info);
-    if (!failure && info.regular) failure = detail::check_backing("open", fd, options.initial_size);
-    if (!failure && info.regular) failure = detail::allocate_fd(fd, options.initial_size);
-  }
-  if (!failure) failure = map(fd, options, /*adopt=*/true);
+  Failure failure = fresh ? size_fresh(fd, options) : map(fd, options, /*adopt=*/true);
   if (failure) {
     // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
     struct stat ours {};
@@ -315,10 +329,12 @@ Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
 
 template <Access A>
 Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
-  if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
-  if (!adopt)
+  // map_path checked the options of a descriptor it opened (adopt).
+  if (!adopt) {
+    if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
     if (Failure failure = check_creation(A, options, /*by_path=*/false)) return failure;
-  if (Failure failure = check_range(options)) return failure;
+    if (Failure failure = check_range(options)) return failure;
+  }
   detail::FileInfo info;
   if (Failure failure = detail::stat_fd(fd, info)) return failure;
   if (info.directory) return detail::make_failure("mmap", EISDIR);
@@ -382,6 +398,7 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
     request.no_reserve = options.no_reserve;
     request.placement = options.placement;
     request.label = path_.c_str();
+    request.label_length = path_.size();
     detail::View view;
     if (Failure failure = detail::map_view(request, view)) {
       if (!adopt && kept >= 0) ::close(kept);
@@ -434,6 +451,7 @@ Failure MappedFile<A>::set_view_size(std::size_t new_size) noexcept {
     request.flags = share_flags(A);
     request.fd = fd_;
     request.label = path_.c_str();
+    request.label_length = path_.size();
     if (Failure failure = detail::map_view(request, view)) return failure;
   } else if (Failure failure = detail::remap_view(view, new_size, path_.c_str(), offset_)) {
     return failure;

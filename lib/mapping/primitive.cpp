@@ -129,13 +129,45 @@ PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
   return {reinterpret_cast<std::byte*>(begin), end - begin};
 }
 
+namespace {
+
+// A request with no option beyond prot and flags: one mmap, then the registry.
+bool plain(const MapRequest& request) noexcept {
+  return !request.populate && !request.advice && !request.locked &&
+         request.huge_pages == HugePages::None && !request.no_reserve &&
+         !request.placement.reservation && !request.placement.address;
+}
+
+void register_view(std::byte* base, std::size_t length, const MapRequest& request,
+                   std::uint64_t aligned_offset) noexcept {
+  if (request.label_length != SIZE_MAX)
+    registry_add(base, length, request.label, request.label_length, aligned_offset);
+  else
+    registry_add(base, length, request.label, aligned_offset);
+}
+
+}  // namespace
+
 Failure map_view(const MapRequest& request, View& out) noexcept {
   // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page, then up to a huge
   // page) must not wrap: refused before any syscall.
   if (request.length > max_view_size)
     return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
                             request.length);
-  const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
+  const std::size_t page = page_size();
+  const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page});
+  if (plain(request)) [[likely]] {
+    const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
+    const std::size_t length = align_up(head + request.length, page);
+    void* base = ::mmap(nullptr, length, request.prot, request.flags, request.fd,
+                        static_cast<off_t>(aligned_offset));
+    if (base == MAP_FAILED) return map_failure("mmap", request, errno);
+    register_view(static_cast<std::byte*>(base), length, request, aligned_offset);
+    out.data = static_cast<std::byte*>(base) + head;
+    out.size = request.length;
+    out.mapped = length;
+    return {};
+  }
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
   int flags = request.flags;
@@ -206,7 +238,7 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   if (request.populate && advised && ::madvise(base, length, populate) != 0) return undo("madvise");
   if (request.locked && ::mlock(base, length) != 0) return undo("mlock");
 
-  registry_add(static_cast<std::byte*>(base), length, request.label, aligned_offset);
+  register_view(static_cast<std::byte*>(base), length, request, aligned_offset);
   out.data = static_cast<std::byte*>(base) + head;
   out.size = request.length;
   out.mapped = length;

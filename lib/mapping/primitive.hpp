@@ -32,6 +32,8 @@ struct MapRequest {
   bool no_reserve = false;
   Placement placement{};   // anywhere, inside a reservation, or at an address (NOREPLACE)
   const char* label = "";  // the path or name the fault registry reports
+  // strlen(label) when the caller knows it (a std::string's size()), saving the registry a scan.
+  std::size_t label_length = SIZE_MAX;
 };
 
 struct View {

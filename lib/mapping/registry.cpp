@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -88,24 +89,50 @@ std::size_t home_of(const Table& t, std::uintptr_t begin) noexcept {
 }
 
 // The label as stored: the whole string if it fits, else "..." and its tail (the file name is
-// the useful part of a long path).
-void store_label(Details& d, const char* label) noexcept {
-  char text[FaultInfo::label_capacity];
-  std::size_t length = label ? std::strlen(label) : 0;
-  if (length < sizeof text) {
-    std::memcpy(text, label, length);
-  } else {
-    std::memcpy(text, "...", 3);
-    std::memcpy(text + 3, label + length - (sizeof text - 4), sizeof text - 4);
-    length = sizeof text - 1;
+// the useful part of a long path). A label that fits (the usual case) is stored word by word
+// straight from the caller's text: a bounded copy, no scan beyond its known length.
+void store_label(Details& d, const char* label, std::size_t length) noexcept {
+  char cut[FaultInfo::label_capacity];
+  if (length >= sizeof cut) {
+    std::memcpy(cut, "...", 3);
+    std::memcpy(cut + 3, label + length - (sizeof cut - 4), sizeof cut - 4);
+    label = cut;
+    length = sizeof cut - 1;
   }
-  const std::size_t words = length / sizeof(std::uint64_t) + 1;  // with the terminating NUL
-  std::memset(text + length, 0, words * sizeof(std::uint64_t) - length);
-  for (std::size_t i = 0; i < words; ++i) {
+  const std::size_t full = length / sizeof(std::uint64_t);
+  for (std::size_t i = 0; i < full; ++i) {
     std::uint64_t word;
-    std::memcpy(&word, text + i * sizeof word, sizeof word);
+    std::memcpy(&word, label + i * sizeof word, sizeof word);
     d.label[i].store(word, std::memory_order_relaxed);
   }
+  // The last word holds the rest and the terminating NUL, zero-padded. With a whole word before
+  // it, the rest is the top of the word that ends the label: one load, one shift, no byte loop.
+  std::uint64_t last = 0;
+  const std::size_t rest = length % sizeof last;
+  if (rest != 0 && full != 0 && std::endian::native == std::endian::little) {
+    std::memcpy(&last, label + length - sizeof last, sizeof last);
+    last >>= 8 * (sizeof last - rest);
+  } else if (rest != 0 && std::endian::native == std::endian::little) {
+    // A short label: 4, 2 and 1 byte pieces, never a read past its end.
+    const char* p = label + full * sizeof last;
+    std::size_t at = 0;
+    if (rest & 4) {
+      std::uint32_t piece;
+      std::memcpy(&piece, p, 4);
+      last = piece;
+      at = 4;
+    }
+    if (rest & 2) {
+      std::uint16_t piece;
+      std::memcpy(&piece, p + at, 2);
+      last |= std::uint64_t{piece} << (8 * at);
+      at += 2;
+    }
+    if (rest & 1) last |= std::uint64_t{static_cast<unsigned char>(p[at])} << (8 * at);
+  } else if (rest != 0) {
+    std::memcpy(&last, label + full * sizeof last, rest);
+  }
+  d.label[full].store(last, std::memory_order_relaxed);
 }
 
 void load_label(const Details& d, char* out) noexcept {
@@ -128,7 +155,8 @@ void unlock_slot(Range& r) noexcept {
 }
 
 void fill(Table& t, std::size_t i, std::uintptr_t begin, std::uintptr_t end,
-          std::uint64_t file_offset, const Details* label_from, const char* label) noexcept {
+          std::uint64_t file_offset, const Details* label_from, const char* label,
+          std::size_t label_length) noexcept {
   Range& r = t.ranges[i];
   lock_slot(r);
   t.details[i].file_offset.store(file_offset, std::memory_order_relaxed);
@@ -137,7 +165,7 @@ void fill(Table& t, std::size_t i, std::uintptr_t begin, std::uintptr_t end,
       t.details[i].label[w].store(label_from->label[w].load(std::memory_order_relaxed),
                                   std::memory_order_relaxed);
   } else {
-    store_label(t.details[i], label);
+    store_label(t.details[i], label, label_length);
   }
   r.end.store(end, std::memory_order_relaxed);
   r.begin.store(begin, std::memory_order_relaxed);
@@ -179,7 +207,8 @@ Table* grown(const Table& old) noexcept {
         break;
       }
       fill(*t, slot, b, old.ranges[i].end.load(std::memory_order_relaxed),
-           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr);
+           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr,
+           0);
     }
     if (complete) return t;
     ::munmap(memory, bytes);  // never published: nobody can be reading it
@@ -191,6 +220,11 @@ Table* grown(const Table& old) noexcept {
 
 void registry_add(const std::byte* begin, std::size_t length, const char* label,
                   std::uint64_t file_offset) noexcept {
+  registry_add(begin, length, label, label ? std::strlen(label) : 0, file_offset);
+}
+
+void registry_add(const std::byte* begin, std::size_t length, const char* label,
+                  std::size_t label_length, std::uint64_t file_offset) noexcept {
   const auto b = reinterpret_cast<std::uintptr_t>(begin);
   if (b == 0 || length == 0) return;
   const WriterLock lock;
@@ -211,7 +245,7 @@ void registry_add(const std::byte* begin, std::size_t length, const char* label,
       return;
     }
   }
-  fill(*t, slot, b, b + length, file_offset, nullptr, label);
+  fill(*t, slot, b, b + length, file_offset, nullptr, label, label_length);
 }
 
 void registry_remove(const std::byte* begin) noexcept {
