@@ -176,9 +176,11 @@ MappedFile<A> MappedFile<A>::open(const char* path, const MapOptions& options,
     detail::report(detail::invalid_argument("open", "path is a null pointer"), ec);
     return {};
   }
+  // One object returned on every path (NRVO): no move of the result.
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
-  if (detail::report(file.map_path(options, /*may_hold_nul=*/false), ec)) return {};
+  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
+      detail::report(file.map_path(options, /*may_hold_nul=*/false), ec))
+    file = MappedFile();  // failed: an empty MappedFile (nothing is mapped or open)
   return file;
 }
 
@@ -186,8 +188,9 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::string& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
-  if (detail::report(file.map_path(options), ec)) return {};
+  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
+      detail::report(file.map_path(options), ec))
+    file = MappedFile();
   return file;
 }
 
@@ -195,8 +198,9 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path.native(); }), ec)) return {};
-  if (detail::report(file.map_path(options), ec)) return {};
+  if (detail::report(copy_or_fail([&] { file.path_ = path.native(); }), ec) ||
+      detail::report(file.map_path(options), ec))
+    file = MappedFile();
   return file;
 }
 
@@ -205,9 +209,9 @@ MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_
                                   std::string name) noexcept {
   MappedFile file;
   if (detail::report(
-          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec))
-    return {};
-  if (detail::report(file.map(fd, options, /*adopt=*/false), ec)) return {};
+          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec) ||
+      detail::report(file.map(fd, options, /*adopt=*/false), ec))
+    file = MappedFile();
   return file;
 }
 
@@ -384,7 +388,20 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
     const int status = ::fcntl(kept, F_GETFL);
     if (status >= 0) ::fcntl(kept, F_SETFL, status & ~O_NONBLOCK);
   }
-  if (length != 0) {
+  const bool plain = !options.populate && !options.advice && !options.locked &&
+                     options.huge_pages == HugePages::None && !options.no_reserve &&
+                     !options.placement.reservation && !options.placement.address;
+  if (length != 0 && plain) {
+    detail::View view;
+    if (Failure failure =
+            detail::map_plain(length, offset, detail::to_prot(this->protection_), share_flags(A),
+                              fd, path_.c_str(), path_.size(), view)) {
+      if (!adopt && kept >= 0) ::close(kept);
+      return failure;
+    }
+    this->data_ = view.data;
+    this->size_ = view.size;
+  } else if (length != 0) {
     detail::MapRequest request;
     request.length = length;
     request.offset = offset;

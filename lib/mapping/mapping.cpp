@@ -102,6 +102,8 @@ void MappingCore::reset() noexcept {
   data_ = nullptr;
   size_ = 0;
   mapped_ = 0;
+  // Most mappings never had a protection record: a load, not an atomic exchange, tells.
+  if (state_.load(std::memory_order_acquire) == nullptr) return;
   if (ProtectionState* state = state_.exchange(nullptr)) {
     std::unique_lock<std::mutex> hold(state->lock);
     if (state->guards != 0) {

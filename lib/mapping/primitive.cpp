@@ -148,26 +148,45 @@ void register_view(std::byte* base, std::size_t length, const MapRequest& reques
 
 }  // namespace
 
+// Every option (populate, advice, lock, huge pages, placement): kept out of map_view so that the
+// plain case runs in a small frame.
+[[gnu::noinline]] static Failure map_options(const MapRequest& request, View& out) noexcept;
+
 Failure map_view(const MapRequest& request, View& out) noexcept {
-  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page, then up to a huge
-  // page) must not wrap: refused before any syscall.
+  if (!plain(request)) return map_options(request, out);
+  return map_plain(request.length, request.offset, request.prot, request.flags, request.fd,
+                   request.label, request.label_length, out);
+}
+
+Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
+                  const char* label, std::size_t label_length, View& out) noexcept {
+  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page) must not wrap:
+  // refused before any syscall.
+  if (length > max_view_size) [[unlikely]]
+    return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
+                            length);
+  const std::size_t page = page_size();
+  const std::uint64_t aligned_offset = align_down(offset, std::uint64_t{page});
+  const std::size_t head = static_cast<std::size_t>(offset - aligned_offset);
+  const std::size_t mapped = align_up(head + length, page);
+  void* base = ::mmap(nullptr, mapped, prot, flags, fd, static_cast<off_t>(aligned_offset));
+  if (base == MAP_FAILED) [[unlikely]]
+    return range_failure("mmap", errno, offset, length);
+  if (label_length != SIZE_MAX)
+    registry_add(static_cast<std::byte*>(base), mapped, label, label_length, aligned_offset);
+  else
+    registry_add(static_cast<std::byte*>(base), mapped, label, aligned_offset);
+  out.data = static_cast<std::byte*>(base) + head;
+  out.size = length;
+  out.mapped = mapped;
+  return {};
+}
+
+static Failure map_options(const MapRequest& request, View& out) noexcept {
   if (request.length > max_view_size)
     return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
                             request.length);
-  const std::size_t page = page_size();
-  const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page});
-  if (plain(request)) [[likely]] {
-    const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
-    const std::size_t length = align_up(head + request.length, page);
-    void* base = ::mmap(nullptr, length, request.prot, request.flags, request.fd,
-                        static_cast<off_t>(aligned_offset));
-    if (base == MAP_FAILED) return map_failure("mmap", request, errno);
-    register_view(static_cast<std::byte*>(base), length, request, aligned_offset);
-    out.data = static_cast<std::byte*>(base) + head;
-    out.size = request.length;
-    out.mapped = length;
-    return {};
-  }
+  const std::uint64_t aligned_offset = align_down(request.offset, std::uint64_t{page_size()});
   const std::size_t head = static_cast<std::size_t>(request.offset - aligned_offset);
   std::size_t length = align_up(head + request.length, page_size());
   int flags = request.flags;
