@@ -105,7 +105,7 @@ void MappingCore::reset() noexcept {
   // Most mappings never had a protection record: a load, not an atomic exchange, tells.
   if (state_.load(std::memory_order_acquire) == nullptr) return;
   if (ProtectionState* state = state_.exchange(nullptr)) {
-    std::unique_lock<std::mutex> hold(state->lock);
+    std::unique_lock<ProtectionState::Lock> hold(state->lock);
     if (state->guards != 0) {
       state->orphaned = true;  // live guards still point here; the last one deletes it
       return;
@@ -151,7 +151,7 @@ Protection MappingCore::protection_at(std::size_t offset, std::error_code& ec) c
   if (state == nullptr) return protection_;
   const std::size_t page = align_down(
       static_cast<std::size_t>(data_ + offset - pages_of(data_, size_).begin), page_size());
-  std::lock_guard<std::mutex> hold(state->lock);
+  std::lock_guard<ProtectionState::Lock> hold(state->lock);
   return state->at(page);
 }
 
@@ -164,7 +164,7 @@ Failure MappingCore::set_protection_range(Protection protection, std::size_t off
   if (record == nullptr) return make_failure("mprotect", ENOMEM, "no memory for the record");
   const PageSpan view = pages_of(data_, size_);
   const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
-  std::lock_guard<std::mutex> hold(record->lock);
+  std::lock_guard<ProtectionState::Lock> hold(record->lock);
   // Reserve first, so that nothing can fail once the pages have changed.
   try {
     record->layers.reserve(record->layers.size() + 1);
@@ -195,7 +195,7 @@ void MappingCore::resized(std::size_t old_size) noexcept {
   const std::size_t head = static_cast<std::size_t>(data_ - pages_of(data_, size_).begin);
   const std::size_t old_end = align_up(head + old_size, page_size());
   const std::size_t new_end = align_up(head + size_, page_size());
-  std::lock_guard<std::mutex> hold(state->lock);
+  std::lock_guard<ProtectionState::Lock> hold(state->lock);
   std::erase_if(state->layers, [&](const ProtectionState::Layer& l) { return l.begin >= new_end; });
   for (ProtectionState::Layer& layer : state->layers) {
     if (layer.end > new_end || (layer.end >= old_end && new_end > old_end)) layer.end = new_end;
@@ -336,7 +336,7 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, 
   }
   const PageSpan view = pages_of(data_, size_);
   const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
-  std::lock_guard<std::mutex> hold(record->lock);
+  std::lock_guard<ProtectionState::Lock> hold(record->lock);
   try {
     record->layers.reserve(record->layers.size() + 1);
   } catch (const std::bad_alloc&) {

@@ -122,13 +122,6 @@ int to_madvise(Advice advice) noexcept {
   return -1;
 }
 
-PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
-  const auto address = reinterpret_cast<std::uintptr_t>(data);
-  const auto begin = align_down(address, std::uintptr_t{page_size()});
-  const auto end = align_up(address + size, std::uintptr_t{page_size()});
-  return {reinterpret_cast<std::byte*>(begin), end - begin};
-}
-
 namespace {
 
 // A request with no option beyond prot and flags: one mmap, then the registry.

@@ -59,7 +59,13 @@ Failure remap_view(View& view, std::size_t new_size, const char* label, std::uin
                    std::size_t granule = 0) noexcept;
 
 // The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
-PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
+inline PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
+  const std::uintptr_t page = page_size();
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  const auto begin = align_down(address, page);
+  const auto end = align_up(address + size, page);
+  return {reinterpret_cast<std::byte*>(begin), end - begin};
+}
 int to_prot(Protection protection) noexcept;
 // The detail of a failed mlock: the range, and for ENOMEM/EPERM/EAGAIN the current
 // RLIMIT_MEMLOCK, which is what usually refused it.
