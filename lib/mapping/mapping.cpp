@@ -326,9 +326,15 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset,
 
 ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, std::size_t length,
                                      std::error_code& ec) const noexcept {
-  PageSpan span;
-  if (report(page_span_of("mprotect", offset, length, span), ec)) return {};
-  if (span.length == 0) return {};
+  // page_span_of's checks, without building a Failure: the throwing protect() builds the message.
+  if (offset > size_ || (length != whole && length > size_ - offset)) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return {};
+  }
+  ec.clear();
+  if (length == whole) length = size_ - offset;
+  if (length == 0) return {};
+  const PageSpan span = pages_of(data_ + offset, length);
   ProtectionState* record = state();
   if (record == nullptr) {
     ec = std::make_error_code(std::errc::not_enough_memory);
