@@ -127,19 +127,27 @@ Failure check_creation(Access access, const MapOptions& options, bool by_path) n
   return {};
 }
 
-// open(2) that cannot block on a FIFO; a socket's ENXIO becomes the clearer "not a regular file".
-// The path was checked by map_path.
-Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) noexcept {
+// open(2) that cannot block on a FIFO. The path was checked by map_path.
+int open_raw(const char* path, int flags, unsigned mode) noexcept {
+  int fd;
   do {
     fd = ::open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
-  if (fd >= 0) [[likely]]
-    return {};
-  const int code = errno;
+  return fd;
+}
+
+// The failure of open_raw (errno): a socket's ENXIO becomes the clearer "not a regular file".
+[[gnu::cold]] Failure open_failure(const char* path, int code) noexcept {
   struct stat st {};
   if (code == ENXIO && ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
     return detail::make_failure("open", ENODEV, "not a regular file: a socket cannot be mapped");
   return detail::make_failure("open", code);
+}
+
+Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) noexcept {
+  fd = open_raw(path, flags, mode);
+  if (fd >= 0) return {};
+  return open_failure(path, errno);
 }
 
 }  // namespace
@@ -314,7 +322,12 @@ Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) no
   if (Failure failure = check_range(options)) return failure;
   int fd = -1;
   created_ = false;
-  if (Failure failure = open_path(options, fd)) return failure;
+  if (options.creation == Creation::OpenExisting) {  // the common case, without open_path's loop
+    fd = open_raw(path_.c_str(), open_flags(A), 0);
+    if (fd < 0) return open_failure(path_.c_str(), errno);
+  } else if (Failure failure = open_path(options, fd)) {
+    return failure;
+  }
   // A file this call created or emptied starts at initial_size.
   const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
   Failure failure = fresh ? size_fresh(fd, options) : map(fd, options, /*adopt=*/true);
@@ -339,9 +352,14 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
     if (Failure failure = check_creation(A, options, /*by_path=*/false)) return failure;
     if (Failure failure = check_range(options)) return failure;
   }
-  detail::FileInfo info;
-  if (Failure failure = detail::stat_fd(fd, info)) return failure;
-  if (info.directory) return detail::make_failure("mmap", EISDIR);
+  struct stat st;  // fstat fills it
+  if (::fstat(fd, &st) != 0) return detail::make_failure("fstat", errno);
+  if (S_ISDIR(st.st_mode)) return detail::make_failure("mmap", EISDIR);
+  const struct {
+    std::uint64_t size;
+    bool regular, character_device, block_device;
+  } info{static_cast<std::uint64_t>(st.st_size), S_ISREG(st.st_mode), S_ISCHR(st.st_mode),
+         S_ISBLK(st.st_mode)};
 
   const std::uint64_t offset = options.offset;
   std::size_t length = 0;
