@@ -127,6 +127,28 @@ Failure check_creation(Access access, const MapOptions& options, bool by_path) n
   return {};
 }
 
+// The map primitive with every option MapOptions can ask for (populate, advice, lock, huge pages,
+// placement): kept out of map(), whose common case is detail::map_plain.
+[[gnu::noinline]] Failure map_with_options(const MapOptions& options, std::size_t length,
+                                           std::uint64_t offset, int prot, int flags, int fd,
+                                           const std::string& label, detail::View& view) noexcept {
+  detail::MapRequest request;
+  request.length = length;
+  request.offset = offset;
+  request.prot = prot;
+  request.flags = flags;
+  request.fd = fd;
+  request.populate = options.populate;
+  request.advice = options.advice;
+  request.locked = options.locked;
+  request.huge_pages = options.huge_pages;
+  request.no_reserve = options.no_reserve;
+  request.placement = options.placement;
+  request.label = label.c_str();
+  request.label_length = label.size();
+  return detail::map_view(request, view);
+}
+
 // open(2) that cannot block on a FIFO. The path was checked by map_path.
 int open_raw(const char* path, int flags, unsigned mode) noexcept {
   int fd;
@@ -409,33 +431,14 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
   const bool plain = !options.populate && !options.advice && !options.locked &&
                      options.huge_pages == HugePages::None && !options.no_reserve &&
                      !options.placement.reservation && !options.placement.address;
-  if (length != 0 && plain) {
+  if (length != 0) {
     detail::View view;
-    if (Failure failure =
-            detail::map_plain(length, offset, detail::to_prot(this->protection_), share_flags(A),
-                              fd, path_.c_str(), path_.size(), view)) {
-      if (!adopt && kept >= 0) ::close(kept);
-      return failure;
-    }
-    this->data_ = view.data;
-    this->size_ = view.size;
-  } else if (length != 0) {
-    detail::MapRequest request;
-    request.length = length;
-    request.offset = offset;
-    request.prot = detail::to_prot(this->protection_);
-    request.flags = share_flags(A);
-    request.fd = fd;
-    request.populate = options.populate;
-    request.advice = options.advice;
-    request.locked = options.locked;
-    request.huge_pages = options.huge_pages;
-    request.no_reserve = options.no_reserve;
-    request.placement = options.placement;
-    request.label = path_.c_str();
-    request.label_length = path_.size();
-    detail::View view;
-    if (Failure failure = detail::map_view(request, view)) {
+    Failure failure =
+        plain ? detail::map_plain(length, offset, detail::to_prot(this->protection_),
+                                  share_flags(A), fd, path_.c_str(), path_.size(), view)
+              : map_with_options(options, length, offset, detail::to_prot(this->protection_),
+                                 share_flags(A), fd, path_, view);
+    if (failure) {
       if (!adopt && kept >= 0) ::close(kept);
       return failure;
     }

@@ -88,10 +88,6 @@ Failure lock_failure(int code, std::uint64_t offset, std::size_t length) noexcep
   return failure;
 }
 
-int to_prot(Protection protection) noexcept {
-  return static_cast<int>(protection);
-}
-
 int to_madvise(Advice advice) noexcept {
   switch (advice) {
     case Advice::Normal:

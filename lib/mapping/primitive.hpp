@@ -66,7 +66,9 @@ inline PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
   const auto end = align_up(address + size, page);
   return {reinterpret_cast<std::byte*>(begin), end - begin};
 }
-int to_prot(Protection protection) noexcept;
+inline int to_prot(Protection protection) noexcept {
+  return static_cast<int>(protection);  // Protection's values are the PROT_* bits
+}
 // The detail of a failed mlock: the range, and for ENOMEM/EPERM/EAGAIN the current
 // RLIMIT_MEMLOCK, which is what usually refused it.
 Failure lock_failure(int code, std::uint64_t offset, std::size_t length) noexcept;
