@@ -347,14 +347,20 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, 
   ec.clear();
   if (length == whole) length = size_ - offset;
   if (length == 0) return {};
-  const PageSpan span = pages_of(data_ + offset, length);
+  const std::size_t page = page_size();
+  const auto first = reinterpret_cast<std::uintptr_t>(data_);
+  const auto view_begin = align_down(first, std::uintptr_t{page});
+  const auto span_begin = align_down(first + offset, std::uintptr_t{page});
+  const PageSpan span{reinterpret_cast<std::byte*>(span_begin),
+                      align_up(first + offset + length, std::uintptr_t{page}) - span_begin};
   ProtectionState* record = state();
   if (record == nullptr) {
     ec = std::make_error_code(std::errc::not_enough_memory);
     return {};
   }
-  const PageSpan view = pages_of(data_, size_);
-  const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
+  const PageSpan view{reinterpret_cast<std::byte*>(view_begin),
+                      align_up(first + size_, std::uintptr_t{page}) - view_begin};
+  const std::size_t begin = span_begin - view_begin;
   std::lock_guard<ProtectionState::Lock> hold(record->lock);
   try {
     record->layers.reserve(record->layers.size() + 1);
