@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cinttypes>
+#include <cstring>
 #include <new>
 #include <utility>
 
@@ -338,8 +339,9 @@ template <Access A>
 Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) noexcept {
   // Every check is made here, once: open_path, map and the map primitive trust what passed.
   if (path_.empty()) return detail::invalid_argument("open", "path is empty");
-  if (may_hold_nul)
-    if (Failure failure = detail::check_path("open", path_)) return failure;
+  // A NUL byte inside: strlen stops short of size() (one scan; the index only on failure).
+  if (may_hold_nul && std::strlen(path_.c_str()) != path_.size()) [[unlikely]]
+    return detail::check_path("open", path_);
   if (Failure failure = check_creation(A, options, /*by_path=*/true)) return failure;
   if (Failure failure = check_range(options)) return failure;
   int fd = -1;
