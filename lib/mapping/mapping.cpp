@@ -95,7 +95,8 @@ MappingCore& MappingCore::operator=(MappingCore&& other) noexcept {
 }
 
 MappingCore::~MappingCore() {
-  reset();
+  // A derived destructor usually reset() already (MappedFile closes its descriptor after that).
+  if (data_ != nullptr || state_.load(std::memory_order_acquire) != nullptr) reset();
 }
 
 void MappingCore::reset() noexcept {
