@@ -44,13 +44,13 @@ struct View {
   std::size_t mapped = 0;
 };
 
-Failure map_view(const MapRequest& request, View& out) noexcept;
+[[gnu::visibility("hidden")]] Failure map_view(const MapRequest& request, View& out) noexcept;
 // map_view for a request with no option beyond prot and flags (no populate, advice, lock, huge
 // pages, no_reserve or placement): one mmap, then the registry. The common case, without building
 // a MapRequest. label_length is strlen(label), or SIZE_MAX for "not known".
-Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
+[[gnu::visibility("hidden")]] Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
                   const char* label, std::size_t label_length, View& out) noexcept;
-void unmap_view(View view) noexcept;
+[[gnu::visibility("hidden")]] void unmap_view(View view) noexcept;
 // Resizes a non-empty view to a non-zero size, moving it if it must. The mapped length is
 // rounded up to `granule` (0: the page size; the huge page size for MAP_HUGETLB memory). Works
 // whatever was done to parts of the view (protect, advise, write tracking split it into several
