@@ -93,6 +93,7 @@ std::size_t home_of(const Table& t, std::uintptr_t begin) noexcept {
 [[gnu::always_inline]] inline void store_words(Details& d, const char* label,
                                                std::size_t length) noexcept {
   const std::size_t full = length / sizeof(std::uint64_t);
+#pragma GCC unroll 8
   for (std::size_t i = 0; i < full; ++i) {
     std::uint64_t word;
     std::memcpy(&word, label + i * sizeof word, sizeof word);
