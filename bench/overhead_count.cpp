@@ -73,10 +73,10 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
   const std::string dir = argc > 2 ? argv[2] : "/tmp";
   // A path of typical length (longer than std::string's inline buffer), as in mmbench.
-  const std::string small = make_file(
-      dir + "/mmapxx-overhead-count-" + std::to_string(::getpid()) + "-small.bin", 4096);
-  const std::string big = make_file(
-      dir + "/mmapxx-overhead-count-" + std::to_string(::getpid()) + "-big.bin", 8 << 20);
+  const std::string small =
+      make_file(dir + "/mmapxx-overhead-count-" + std::to_string(::getpid()) + "-small.bin", 4096);
+  const std::string big =
+      make_file(dir + "/mmapxx-overhead-count-" + std::to_string(::getpid()) + "-big.bin", 8 << 20);
   const char* small_c = small.c_str();
 
   row("path/raw", n, [&] {

@@ -48,8 +48,9 @@ struct View {
 // map_view for a request with no option beyond prot and flags (no populate, advice, lock, huge
 // pages, no_reserve or placement): one mmap, then the registry. The common case, without building
 // a MapRequest. label_length is strlen(label), or SIZE_MAX for "not known".
-[[gnu::visibility("hidden")]] Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
-                  const char* label, std::size_t label_length, View& out) noexcept;
+[[gnu::visibility("hidden")]] Failure map_plain(std::size_t length, std::uint64_t offset, int prot,
+                                                int flags, int fd, const char* label,
+                                                std::size_t label_length, View& out) noexcept;
 [[gnu::visibility("hidden")]] void unmap_view(View view) noexcept;
 // Resizes a non-empty view to a non-zero size, moving it if it must. The mapped length is
 // rounded up to `granule` (0: the page size; the huge page size for MAP_HUGETLB memory). Works

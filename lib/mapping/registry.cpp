@@ -167,9 +167,10 @@ void unlock_slot(Range& r) noexcept {
   r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
-[[gnu::always_inline]] inline void fill(Table& t, std::size_t i, std::uintptr_t begin, std::uintptr_t end,
-          std::uint64_t file_offset, const Details* label_from, const char* label,
-          std::size_t label_length) noexcept {
+[[gnu::always_inline]] inline void fill(Table& t, std::size_t i, std::uintptr_t begin,
+                                        std::uintptr_t end, std::uint64_t file_offset,
+                                        const Details* label_from, const char* label,
+                                        std::size_t label_length) noexcept {
   Range& r = t.ranges[i];
   lock_slot(r);
   t.details[i].file_offset.store(file_offset, std::memory_order_relaxed);
@@ -220,8 +221,7 @@ Table* grown(const Table& old) noexcept {
         break;
       }
       fill(*t, slot, b, old.ranges[i].end.load(std::memory_order_relaxed),
-           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr,
-           0);
+           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr, 0);
     }
     if (complete) return t;
     ::munmap(memory, bytes);  // never published: nobody can be reading it
@@ -233,7 +233,7 @@ Table* grown(const Table& old) noexcept {
 // `begin` takes in it; nullptr when memory is short (the range is then counted unregistered: its
 // faults are not claimed). Kept out of registry_add, whose frame stays small.
 [[gnu::noinline, gnu::cold]] Table* grow(const Table& t, std::uintptr_t begin,
-                                          std::size_t& slot) noexcept {
+                                         std::size_t& slot) noexcept {
   Table* const bigger = grown(t);
   if (bigger == nullptr) {
     unregistered.fetch_add(1, std::memory_order_relaxed);
