@@ -43,8 +43,14 @@ TEST_CASE("docs: SharedMemoryObject factories, modes and names", "[docs][shm]") 
   }
   SECTION("open of a missing name is ENOENT; bad names are invalid_argument before any call") {
     CHECK(code_of([&] { SharedMemoryObject::open(name); }) == std::errc::no_such_file_or_directory);
-    const std::vector<std::string> bad_names = {
-        "", "noslash", "/a/b", "/", "/.", "/..", std::string("/a\0b", 4), "/" + std::string(300, 'x')};
+    const std::vector<std::string> bad_names = {"",
+                                                "noslash",
+                                                "/a/b",
+                                                "/",
+                                                "/.",
+                                                "/..",
+                                                std::string("/a\0b", 4),
+                                                "/" + std::string(300, 'x')};
     for (const std::string& bad : bad_names) {
       CHECK(!is_valid_shm_name(bad));
       std::error_code ec;
@@ -74,8 +80,7 @@ TEST_CASE("docs: SharedMemoryObject factories, modes and names", "[docs][shm]") 
   }
 }
 
-TEST_CASE("docs: object_at, atomic_at and SharedCounter check fit and alignment",
-          "[docs][shm]") {
+TEST_CASE("docs: object_at, atomic_at and SharedCounter check fit and alignment", "[docs][shm]") {
   AnonymousRegion region(64, {.shared = true});
   auto& value = object_at<std::uint64_t>(region, 8);
   value = 7;
@@ -103,8 +108,7 @@ TEST_CASE("docs: object_at, atomic_at and SharedCounter check fit and alignment"
   CHECK(!broken);
 }
 
-TEST_CASE("docs: SealedMemory refuses a peer's memory without the required seals",
-          "[docs][shm]") {
+TEST_CASE("docs: SealedMemory refuses a peer's memory without the required seals", "[docs][shm]") {
   int sv[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
   SealedMemory unsealed("docs-unsealed", 4096);
@@ -180,8 +184,7 @@ TEST_CASE("docs: SharedFutex and RobustMutex results", "[docs][address]") {
   CHECK(futex.wait(0, std::chrono::seconds(0)) == WaitResult::TimedOut);
   CHECK(futex.wait(0, std::chrono::milliseconds(1)) == WaitResult::TimedOut);
   CHECK(futex.wake_all() == 0);
-  CHECK(code_of([&] { SharedFutex misaligned(region.bytes(), 2); }) ==
-        std::errc::invalid_argument);
+  CHECK(code_of([&] { SharedFutex misaligned(region.bytes(), 2); }) == std::errc::invalid_argument);
   // The error_code overload every throwing call has (README): an empty futex on failure.
   std::error_code futex_ec;
   static_assert(noexcept(SharedFutex(region.bytes(), 2, futex_ec)));
@@ -259,4 +262,47 @@ TEST_CASE("docs: SysVSharedMemory::create with IPC_PRIVATE, as docs/shared-memor
   CHECK(segment.size() == 5000);
   CHECK(code_of([] { SysVSharedMemory::create(SIZE_MAX); }) == std::errc::value_too_large);
   CHECK(code_of([] { SysVSharedMemory::create(0); }) == std::errc::invalid_argument);
+}
+
+TEST_CASE("docs: the error_code factories are noexcept even when given a string literal",
+          "[docs][shm]") {
+  LeakCheck leaks;
+  std::error_code ec;
+  // A std::string parameter would be built from the literal in the caller, outside noexcept: a
+  // bad_alloc there would escape the overload that promises to report it.
+  static_assert(noexcept(SharedMemoryObject::create("/x", 0600, ec)));
+  static_assert(noexcept(SharedMemoryObject::open("/x", ec)));
+  static_assert(noexcept(SharedMemoryObject::open_read_only("/x", ec)));
+  static_assert(noexcept(SharedMemoryObject::open_or_create("/x", 0600, ec)));
+  static_assert(noexcept(SharedMemoryObject::create_unique("/x-", 0600, ec)));
+  static_assert(noexcept(SharedMemoryObject::remove("/x", ec)));
+  static_assert(noexcept(SealedMemory::create("x", 0, ec)));
+
+  const std::string name = shm_name("docs-literal");
+  auto made = SharedMemoryObject::create(name.c_str(), 0600, ec);
+  REQUIRE(!ec);
+  CHECK(made.name() == name);
+  auto opened = SharedMemoryObject::open(name.c_str(), ec);
+  CHECK(!ec);
+  CHECK(opened);
+  CHECK(SharedMemoryObject::open_read_only(name.c_str(), ec));
+  CHECK(!SharedMemoryObject::open_or_create(name.c_str(), 0600, ec).created());
+  auto unique = SharedMemoryObject::create_unique(name.c_str(), 0600, ec);
+  CHECK(unique.name().rfind(name, 0) == 0);
+  unique.unlink();
+  SharedMemoryObject::remove(name.c_str(), ec);
+  CHECK(!ec);
+  SharedMemoryObject::remove(name.c_str(), ec);
+  CHECK(ec == std::errc::no_such_file_or_directory);
+
+  const char* null_name = nullptr;
+  CHECK(!SharedMemoryObject::create(null_name, 0600, ec));
+  CHECK(ec == std::errc::invalid_argument);
+  SharedMemoryObject::remove(null_name, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(!SealedMemory::create(null_name, 0, ec));
+  CHECK(ec == std::errc::invalid_argument);
+  auto memfd = SealedMemory::create("docs-literal", 4096, ec);
+  CHECK(!ec);
+  CHECK(memfd.size() == 4096);
 }

@@ -18,7 +18,9 @@ using mmapxx::test::TempDir;
 
 namespace {
 
-std::uintmax_t file_size(const std::string& path) { return std::filesystem::file_size(path); }
+std::uintmax_t file_size(const std::string& path) {
+  return std::filesystem::file_size(path);
+}
 
 template <class Attempt>
 Error thrown_by(Attempt attempt) {
@@ -148,8 +150,8 @@ TEST_CASE("docs: the creation table of docs/core.md", "[docs][core]") {
       CHECK(f.size() == 64);
     }
     CHECK(file_size(path) == 64);
-    auto e = thrown_by(
-        [&] { MappedFile<Access::Write> f(path, {.creation = Creation::CreateNew}); });
+    auto e =
+        thrown_by([&] { MappedFile<Access::Write> f(path, {.creation = Creation::CreateNew}); });
     CHECK(e.code() == std::errc::file_exists);
     CHECK(file_size(path) == 64);
   }
@@ -163,8 +165,7 @@ TEST_CASE("docs: the creation table of docs/core.md", "[docs][core]") {
   }
   SECTION("CreateOrTruncate empties an existing file to initial_size") {
     test::write_file(path, test::pattern(100));
-    MappedFile<Access::Write> f(path,
-                                {.creation = Creation::CreateOrTruncate, .initial_size = 10});
+    MappedFile<Access::Write> f(path, {.creation = Creation::CreateOrTruncate, .initial_size = 10});
     CHECK(!f.created());
     CHECK(f.size() == 10);
     CHECK(std::string(reinterpret_cast<const char*>(f.data()), 10) == std::string(10, '\0'));
@@ -176,8 +177,8 @@ TEST_CASE("docs: the creation table of docs/core.md", "[docs][core]") {
     CHECK(file_size(path) == 1);
   }
   SECTION("creation with Read or CopyOnWrite is invalid_argument before any syscall") {
-    auto e = thrown_by(
-        [&] { MappedFile<Access::Read> f(path, {.creation = Creation::OpenOrCreate}); });
+    auto e =
+        thrown_by([&] { MappedFile<Access::Read> f(path, {.creation = Creation::OpenOrCreate}); });
     CHECK(e.code() == std::errc::invalid_argument);
     auto e2 = thrown_by(
         [&] { MappedFile<Access::CopyOnWrite> f(path, {.creation = Creation::CreateNew}); });
@@ -186,9 +187,7 @@ TEST_CASE("docs: the creation table of docs/core.md", "[docs][core]") {
   }
   SECTION("mode is narrowed by the umask; above 07777 is invalid_argument") {
     const mode_t old = ::umask(022);
-    {
-      MappedFile<Access::Write> f(path, {.creation = Creation::CreateNew, .initial_size = 1});
-    }
+    { MappedFile<Access::Write> f(path, {.creation = Creation::CreateNew, .initial_size = 1}); }
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0644);
@@ -209,22 +208,21 @@ TEST_CASE("docs: rules worth knowing (paths, special files, ranges, sizes)", "[d
 
   SECTION("an empty path, a null path or a NUL byte is invalid_argument") {
     CHECK(thrown_by([] { MappedFile<Access::Read> f(""); }).code() == std::errc::invalid_argument);
-    CHECK(thrown_by([] { MappedFile<Access::Read> f(static_cast<const char*>(nullptr)); })
-              .code() == std::errc::invalid_argument);
+    CHECK(thrown_by([] { MappedFile<Access::Read> f(static_cast<const char*>(nullptr)); }).code() ==
+          std::errc::invalid_argument);
     const std::string nul = dir.file("a") + std::string(1, '\0') + "b";
     auto e = thrown_by([&] {
       MappedFile<Access::Write> f(nul, {.creation = Creation::CreateNew, .initial_size = 1});
     });
     CHECK(e.code() == std::errc::invalid_argument);
-    CHECK(e.path() == nul);                                   // path() keeps the bytes
+    CHECK(e.path() == nul);                                         // path() keeps the bytes
     CHECK(std::string(e.what()).find("\\0") != std::string::npos);  // what() shows \0
     CHECK(!std::filesystem::exists(dir.file("a")));
   }
   SECTION("a FIFO is ENODEV; /dev/zero maps with an explicit length only") {
     const std::string fifo = dir.file("fifo");
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-    CHECK(thrown_by([&] { MappedFile<Access::Read> f(fifo); }).code() ==
-          std::errc::no_such_device);
+    CHECK(thrown_by([&] { MappedFile<Access::Read> f(fifo); }).code() == std::errc::no_such_device);
     std::error_code ec;
     auto nolength = MappedFile<Access::Read>::open("/dev/zero", {}, ec);
     CHECK(ec);
@@ -244,8 +242,7 @@ TEST_CASE("docs: rules worth knowing (paths, special files, ranges, sizes)", "[d
     CHECK(past.code() == std::errc::invalid_argument);
     CHECK(past.operation() == "mmap");
     CHECK(past.path() == path);
-    auto over =
-        thrown_by([&] { MappedFile<Access::Read> f(path, {.offset = 50, .length = 51}); });
+    auto over = thrown_by([&] { MappedFile<Access::Read> f(path, {.offset = 50, .length = 51}); });
     CHECK(over.code() == std::errc::invalid_argument);
   }
   SECTION("sizes near 2^64 are EOVERFLOW (value_too_large)") {

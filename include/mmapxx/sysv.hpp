@@ -31,8 +31,7 @@ class SysVSharedMemory {
   ///   with bits outside 0777, EOVERFLOW for a size that rounded up to whole pages passes 2^64;
   ///   EINVAL above kernel.shmmax, ENOSPC past kernel.shmall or shmmni, EEXIST for a taken key. A
   ///   failure leaves no segment behind. Cost: pages are allocated on first touch, not here.
-  static SysVSharedMemory create(std::size_t size, unsigned mode = 0600,
-                                 key_t key = IPC_PRIVATE);
+  static SysVSharedMemory create(std::size_t size, unsigned mode = 0600, key_t key = IPC_PRIVATE);
   /// Same; errors go to ec (an empty object is returned).
   static SysVSharedMemory create(std::size_t size, unsigned mode, key_t key,
                                  std::error_code& ec) noexcept;
