@@ -259,3 +259,24 @@ TEST_CASE("for_each_chunk: an exception from fn passes through, file closed and 
     CHECK(mmapxx::test::mapping_count() == maps);
   }
 }
+
+TEST_CASE("for_each_chunk: a file that fstat calls empty but that reads bytes (procfs) is read "
+          "to its end",
+          "[scan]") {
+  // /proc files report st_size 0: Auto and Read go by read(2) to end of file, Map by the size.
+  for (ScanMethod method : {ScanMethod::Auto, ScanMethod::Read}) {
+    CAPTURE(static_cast<int>(method));
+    mmapxx::ScanResult result;
+    const std::string status = collect("/proc/self/status", {.method = method}, result);
+    CHECK(status.find("Name:") != std::string::npos);
+    CHECK(result.bytes == status.size());
+    // Longer than the first 128 KiB buffer, where the size comes from fstat (0 here).
+    if (::access("/proc/kallsyms", R_OK) == 0) {
+      const std::string symbols = collect("/proc/kallsyms", {.method = method}, result);
+      CHECK(result.bytes == symbols.size());
+      CHECK(symbols.size() > (128u << 10));
+    }
+  }
+  mmapxx::ScanResult result;
+  CHECK(collect("/proc/self/status", {.method = ScanMethod::Map}, result).empty());
+}
