@@ -111,6 +111,9 @@ class SharedMemoryObject : public detail::MemoryObject {
   enum class How { Create, Open, OpenReadOnly, OpenOrCreate, Unique };
   static detail::Failure make(How how, std::string& name, unsigned mode,
                               SharedMemoryObject& out) noexcept;
+  static SharedMemoryObject make(How how, std::string name, unsigned mode);
+  static SharedMemoryObject make(How how, std::string name, unsigned mode,
+                                 std::error_code& ec) noexcept;
   void close() noexcept;
 
   bool created_ = false;

@@ -45,17 +45,15 @@ std::atomic<std::size_t> live{0};
 
 constexpr int reserve_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
-std::string hex(const void* address) {
-  char text[2 + 16 + 1];
-  std::snprintf(text, sizeof text, "%p", address);
-  return text;
-}
-
-std::string range_text(const ReservationState& state, std::size_t offset, std::size_t length) {
-  return "[" + std::to_string(offset) + ", " + std::to_string(offset + length) +
-         ") of the reservation at " + hex(state.base) + " (" + std::to_string(state.size) +
-         " bytes)";
-}
+// "[offset, end) of the reservation at 0x... (size bytes)", in a buffer of its own: error paths
+// here run under the table mutex in noexcept code and must not allocate.
+struct RangeText {
+  char text[128];
+  RangeText(const ReservationState& state, std::size_t offset, std::size_t length) noexcept {
+    std::snprintf(text, sizeof text, "[%zu, %zu) of the reservation at %p (%zu bytes)", offset,
+                  offset + length, static_cast<const void*>(state.base), state.size);
+  }
+};
 
 // Back to reserved: replaces whatever the view had there, atomically (no unmapped window).
 bool re_reserve(std::byte* begin, std::size_t length) noexcept {
@@ -91,26 +89,24 @@ void forget(ReservationState* state) noexcept {
 Failure check_free(const ReservationState& state, std::size_t offset, std::size_t length,
                    const char* operation, std::size_t self = SIZE_MAX) noexcept {
   if (offset > state.size || length > state.size - offset)
-    return make_failure(operation, ENOMEM,
-                        "the reservation is exhausted: " + range_text(state, offset, length) +
-                            " runs past its end");
+    return make_failure(operation, ENOMEM, "the reservation is exhausted: %s runs past its end",
+                        RangeText(state, offset, length).text);
   auto next = state.uses.lower_bound(offset);
   if (next != state.uses.end() && next->first == self) ++next;
   if (next != state.uses.end() && next->first < offset + length)
-    return make_failure(operation, EEXIST,
-                        range_text(state, offset, length) + " overlaps a view at offset " +
-                            std::to_string(next->first));
+    return make_failure(operation, EEXIST, "%s overlaps a view at offset %zu",
+                        RangeText(state, offset, length).text, next->first);
   if (next != state.uses.begin()) {
     auto previous = std::prev(next);
     if (previous->first != self && previous->first + previous->second.length > offset)
-      return make_failure(operation, EEXIST,
-                          range_text(state, offset, length) + " overlaps a view at offset " +
-                              std::to_string(previous->first));
+      return make_failure(operation, EEXIST, "%s overlaps a view at offset %zu",
+                          RangeText(state, offset, length).text, previous->first);
   }
   return {};
 }
 
-Failure grow(ReservationState& state, std::size_t offset, Use& use, std::size_t new_length) {
+Failure grow(ReservationState& state, std::size_t offset, Use& use,
+             std::size_t new_length) noexcept {
   std::byte* begin = state.base + offset;
   const std::size_t delta = new_length - use.length;
   if (Failure f = check_free(state, offset, new_length, "mremap", offset)) return f;
@@ -156,8 +152,8 @@ Failure reservation_claim(const Placement& placement, std::size_t length, int pr
   ReservationState* state = placement.reservation->state();
   if (state == nullptr) return invalid_argument("mmap", "the placement's reservation is empty");
   if (placement.offset % page_size() != 0)
-    return invalid_argument("mmap", "offset " + std::to_string(placement.offset) +
-                                        " into the reservation is not a page multiple");
+    return invalid_argument("mmap", "offset %zu into the reservation is not a page multiple",
+                            placement.offset);
   try {
     std::lock_guard lock(table_mutex);
     if (Failure f = check_free(*state, placement.offset, length, "mmap")) return f;
@@ -214,11 +210,7 @@ bool reservation_resize(std::byte* begin, std::size_t old_length, std::size_t ne
   auto use = state->uses.find(offset);
   if (use == state->uses.end() || use->second.length != old_length) return false;
   if (new_length > old_length) {
-    try {
-      failure = grow(*state, offset, use->second, new_length);
-    } catch (const std::bad_alloc&) {
-      failure = make_failure("mremap", ENOMEM, "formatting an error");
-    }
+    failure = grow(*state, offset, use->second, new_length);
   } else if (new_length < old_length) {
     if (!re_reserve(begin + new_length, old_length - new_length))
       failure = make_failure("mmap", errno, "returning pages to the reservation");
@@ -236,7 +228,7 @@ namespace {
 
 detail::Failure reserve(std::size_t size, detail::ReservationState*& out) noexcept {
   if (size == 0 || size > SIZE_MAX - page_size())
-    return detail::invalid_argument("mmap", "cannot reserve " + std::to_string(size) + " bytes");
+    return detail::invalid_argument("mmap", "cannot reserve %zu bytes", size);
   const std::size_t length = align_up(size, page_size());
   auto* state = new (std::nothrow) detail::ReservationState;
   if (state == nullptr) return detail::make_failure("mmap", ENOMEM, "reservation bookkeeping");
@@ -244,7 +236,7 @@ detail::Failure reserve(std::size_t size, detail::ReservationState*& out) noexce
   if (base == MAP_FAILED) {
     const int code = errno;
     delete state;
-    return detail::make_failure("mmap", code, "reserving " + std::to_string(length) + " bytes");
+    return detail::make_failure("mmap", code, "reserving %zu bytes", length);
   }
   state->base = static_cast<std::byte*>(base);
   state->size = length;

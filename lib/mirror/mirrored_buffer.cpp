@@ -2,6 +2,7 @@
 #include "mmapxx/mirrored_buffer.hpp"
 
 #include <cerrno>
+#include <cinttypes>
 #include <new>
 #include <string>
 
@@ -13,9 +14,8 @@ namespace {
 
 detail::Failure check_size(std::size_t size) noexcept {
   if (size == 0 || size % page_size() != 0 || size > SIZE_MAX / 4)
-    return detail::invalid_argument("mirror", "size " + std::to_string(size) +
-                                                  " is not a non-zero multiple of the page size " +
-                                                  std::to_string(page_size()));
+    return detail::invalid_argument(
+        "mirror", "size %zu is not a non-zero multiple of the page size %zu", size, page_size());
   return {};
 }
 
@@ -59,8 +59,7 @@ detail::Failure MirroredBuffer::mirror(const detail::MemoryObject& memory, std::
                                        std::size_t size) noexcept {
   if (detail::Failure f = check_size(size)) return f;
   if (offset % page_size() != 0)
-    return detail::invalid_argument("mirror",
-                                    "offset " + std::to_string(offset) + " is not a page multiple");
+    return detail::invalid_argument("mirror", "offset %" PRIu64 " is not a page multiple", offset);
   std::error_code ec;
   AddressReservation reservation = AddressReservation::create(2 * size, ec);
   if (ec) return detail::make_failure("mmap", ec.value(), "reserving twice the buffer size");

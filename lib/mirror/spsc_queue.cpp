@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cinttypes>
 #include <cstring>
 #include <string>
 
@@ -46,6 +47,14 @@ void notify(std::uint32_t& waiting, std::uint32_t& seq) noexcept {
   at(seq).fetch_add(1, std::memory_order_seq_cst);
   std::error_code ignored;  // EFAULT/EINVAL cannot happen on our own aligned, mapped word
   SharedFutex(seq).wake_all(ignored);
+}
+
+// Publishes n more bytes on our own counter (head for the producer, tail for the consumer: no one
+// else stores it), then wakes the peer if it may sleep.
+void advance(std::uint64_t& counter, std::uint64_t n, std::uint32_t& waiting,
+             std::uint32_t& seq) noexcept {
+  at(counter).store(at(counter).load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
+  notify(waiting, seq);
 }
 
 // Sleeps until ready() or the deadline; the handshake is described at the top of the file.
@@ -103,10 +112,9 @@ SpscQueue SpscQueue::attach(SealedMemory memory, std::error_code& ec) noexcept {
 
 detail::Failure SpscQueue::make(std::size_t capacity) noexcept {
   if (capacity == 0 || capacity % page_size() != 0 || capacity > SIZE_MAX / 4)
-    return detail::invalid_argument("spsc queue", "capacity " + std::to_string(capacity) +
-                                                      " is not a non-zero multiple of the page "
-                                                      "size " +
-                                                      std::to_string(page_size()));
+    return detail::invalid_argument("spsc queue",
+                                    "capacity %zu is not a non-zero multiple of the page size %zu",
+                                    capacity, page_size());
   std::error_code ec;
   SealedMemory memory = SealedMemory::create("mmapxx-spsc", page_size() + capacity, ec);
   if (!ec) memory.seal(fixed_size, ec);
@@ -124,16 +132,15 @@ detail::Failure SpscQueue::attach_to(SealedMemory memory) noexcept {
   const std::uint64_t total = memory.size(ec);
   if (ec) return detail::make_failure("fstat", ec.value());
   if (total <= page_size())
-    return detail::invalid_argument("spsc queue",
-                                    "not an mmapxx queue: " + std::to_string(total) + " bytes");
+    return detail::invalid_argument("spsc queue", "not an mmapxx queue: %" PRIu64 " bytes", total);
   MappedFile<Access::Write> control = memory.map<Access::Write>({.length = sizeof(Control)}, ec);
   if (ec) return detail::make_failure("mmap", ec.value(), "queue control page");
   const auto* c = reinterpret_cast<const Control*>(control.data());
   const std::uint64_t capacity = total - page_size();
   if (at(const_cast<std::uint64_t&>(c->magic)).load(std::memory_order_acquire) != queue_magic ||
       c->capacity != capacity)
-    return detail::invalid_argument("spsc queue", "not an mmapxx queue (no control page for " +
-                                                      std::to_string(capacity) + " bytes)");
+    return detail::invalid_argument(
+        "spsc queue", "not an mmapxx queue (no control page for %" PRIu64 " bytes)", capacity);
   MirroredBuffer ring = MirroredBuffer::create(memory, page_size(), capacity, ec);
   if (ec) return detail::make_failure("mmap", ec.value(), "mirroring the queue's ring");
   memory_ = std::move(memory);
@@ -154,13 +161,10 @@ void SpscQueue::commit(std::size_t n) {
   const std::uint64_t head = at(c.head).load(std::memory_order_relaxed);
   const std::uint64_t tail = at(c.tail).load(std::memory_order_acquire);
   if (n > capacity() - (head - tail))
-    detail::raise(detail::invalid_argument(
-                      "commit", "commit(" + std::to_string(n) + ") exceeds the free space " +
-                                    std::to_string(capacity() - (head - tail))),
+    detail::raise(detail::invalid_argument("commit", "commit(%zu) exceeds the free space %" PRIu64,
+                                           n, capacity() - (head - tail)),
                   memory_.name());
-  if (n == 0) return;
-  at(c.head).store(head + n, std::memory_order_seq_cst);
-  notify(c.consumer_waiting, c.data_seq);
+  if (n != 0) advance(c.head, n, c.consumer_waiting, c.data_seq);
 }
 
 std::size_t SpscQueue::write(std::span<const std::byte> data) noexcept {
@@ -169,8 +173,7 @@ std::size_t SpscQueue::write(std::span<const std::byte> data) noexcept {
   if (n == 0) return 0;
   std::memcpy(area.data(), data.data(), n);
   Control& c = control();
-  at(c.head).store(at(c.head).load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
-  notify(c.consumer_waiting, c.data_seq);
+  advance(c.head, n, c.consumer_waiting, c.data_seq);
   return n;
 }
 
@@ -197,13 +200,11 @@ void SpscQueue::consume(std::size_t n) {
   const std::uint64_t tail = at(c.tail).load(std::memory_order_relaxed);
   const std::uint64_t head = at(c.head).load(std::memory_order_acquire);
   if (n > head - tail)
-    detail::raise(detail::invalid_argument("consume", "consume(" + std::to_string(n) +
-                                                          ") exceeds the readable bytes " +
-                                                          std::to_string(head - tail)),
-                  memory_.name());
-  if (n == 0) return;
-  at(c.tail).store(tail + n, std::memory_order_seq_cst);
-  notify(c.producer_waiting, c.space_seq);
+    detail::raise(
+        detail::invalid_argument("consume", "consume(%zu) exceeds the readable bytes %" PRIu64, n,
+                                 head - tail),
+        memory_.name());
+  if (n != 0) advance(c.tail, n, c.producer_waiting, c.space_seq);
 }
 
 std::size_t SpscQueue::read(std::span<std::byte> data) noexcept {
@@ -212,8 +213,7 @@ std::size_t SpscQueue::read(std::span<std::byte> data) noexcept {
   if (n == 0) return 0;
   std::memcpy(data.data(), area.data(), n);
   Control& c = control();
-  at(c.tail).store(at(c.tail).load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
-  notify(c.producer_waiting, c.space_seq);
+  advance(c.tail, n, c.producer_waiting, c.space_seq);
   return n;
 }
 

@@ -131,7 +131,7 @@ detail::Failure SealedMemory::adopt_into(int fd, Seal required, std::string name
   out = SealedMemory();
   out.fd_ = fd;  // owned from here on: `out` closes it whatever happens next
   try {
-    out.name_ = name.empty() ? "fd " + std::to_string(fd) : std::move(name);
+    out.name_ = name.empty() ? detail::NumberLabel("fd", fd).text : std::move(name);
   } catch (const std::bad_alloc&) {
     detail::close_fd(out.fd_);
     return detail::make_failure("adopt", ENOMEM);
@@ -141,9 +141,10 @@ detail::Failure SealedMemory::adopt_into(int fd, Seal required, std::string name
 
 SealedMemory SealedMemory::adopt(int fd, Seal required, std::string name) {
   SealedMemory memory;
-  const std::string label = name.empty() ? "fd " + std::to_string(fd) : name;
+  const std::string given = name;  // adopt_into takes `name`; a failure names it, or the fd
   if (detail::Failure failure = adopt_into(fd, required, std::move(name), memory))
-    detail::raise(failure, label);
+    detail::raise(failure, given.empty() ? std::string_view(detail::NumberLabel("fd", fd).text)
+                                         : std::string_view(given));
   return memory;
 }
 

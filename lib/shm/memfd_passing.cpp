@@ -11,6 +11,7 @@
 #include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "mmapxx/memfd.hpp"
+#include "shm/shm_name.hpp"
 
 namespace mmapxx {
 
@@ -20,17 +21,24 @@ namespace {
 // than truncated (MSG_CTRUNC) with the extra ones lost in limbo.
 constexpr std::size_t max_fds = 8;
 
+// The message both sides use: one byte of data in `iov` (a stream socket carries control data
+// only alongside some) and the SCM_RIGHTS control buffer.
+msghdr message(iovec& iov, char* control, std::size_t size) noexcept {
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = size;
+  return msg;
+}
+
 detail::Failure send_one(int socket, int fd) noexcept {
   return detail::no_throw("sendmsg", [&]() -> detail::Failure {
     if (fd < 0) return detail::make_failure("sendmsg", EBADF, "fd=%d", fd);
-    char byte = 'F';  // stream sockets need at least one byte of data to carry control data
+    char byte = 'F';
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg = message(iov, control, sizeof control);
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
@@ -74,11 +82,7 @@ detail::Failure receive_one(int socket, int& out) noexcept {
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg = message(iov, control, sizeof control);
     ssize_t n;
     do {
       n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
@@ -108,14 +112,15 @@ detail::Failure receive_one(int socket, int& out) noexcept {
   });
 }
 
-std::string socket_name(int socket) {
-  return "socket " + std::to_string(socket);
+detail::NumberLabel socket_name(int socket) noexcept {
+  return {"socket", socket};
 }
 
 }  // namespace
 
 void send_fd(int socket, int fd) {
-  if (detail::Failure failure = send_one(socket, fd)) detail::raise(failure, socket_name(socket));
+  if (detail::Failure failure = send_one(socket, fd))
+    detail::raise(failure, socket_name(socket).text);
 }
 
 void send_fd(int socket, int fd, std::error_code& ec) noexcept {
@@ -125,7 +130,7 @@ void send_fd(int socket, int fd, std::error_code& ec) noexcept {
 int receive_fd(int socket) {
   int fd = -1;
   if (detail::Failure failure = receive_one(socket, fd))
-    detail::raise(failure, socket_name(socket));
+    detail::raise(failure, socket_name(socket).text);
   return fd;
 }
 

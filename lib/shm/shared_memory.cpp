@@ -151,71 +151,63 @@ detail::Failure SharedMemoryObject::make(How how, std::string& name, unsigned mo
   });
 }
 
-SharedMemoryObject SharedMemoryObject::create(std::string name, unsigned mode) {
+// Every factory comes in the two forms of the API; `name` is the caller's (the prefix for
+// create_unique), which is what a failure names.
+SharedMemoryObject SharedMemoryObject::make(How how, std::string name, unsigned mode) {
   SharedMemoryObject object;
-  if (detail::Failure failure = make(How::Create, name, mode, object)) detail::raise(failure, name);
+  if (detail::Failure failure = make(how, name, mode, object)) detail::raise(failure, name);
   return object;
+}
+
+SharedMemoryObject SharedMemoryObject::make(How how, std::string name, unsigned mode,
+                                            std::error_code& ec) noexcept {
+  SharedMemoryObject object;
+  detail::report(make(how, name, mode, object), ec);
+  return object;
+}
+
+SharedMemoryObject SharedMemoryObject::create(std::string name, unsigned mode) {
+  return make(How::Create, std::move(name), mode);
 }
 
 SharedMemoryObject SharedMemoryObject::create(std::string name, unsigned mode,
                                               std::error_code& ec) noexcept {
-  SharedMemoryObject object;
-  detail::report(make(How::Create, name, mode, object), ec);
-  return object;
+  return make(How::Create, std::move(name), mode, ec);
 }
 
 SharedMemoryObject SharedMemoryObject::open(std::string name) {
-  SharedMemoryObject object;
-  if (detail::Failure failure = make(How::Open, name, 0, object)) detail::raise(failure, name);
-  return object;
+  return make(How::Open, std::move(name), 0);
 }
 
 SharedMemoryObject SharedMemoryObject::open(std::string name, std::error_code& ec) noexcept {
-  SharedMemoryObject object;
-  detail::report(make(How::Open, name, 0, object), ec);
-  return object;
+  return make(How::Open, std::move(name), 0, ec);
 }
 
 SharedMemoryObject SharedMemoryObject::open_read_only(std::string name) {
-  SharedMemoryObject object;
-  if (detail::Failure failure = make(How::OpenReadOnly, name, 0, object))
-    detail::raise(failure, name);
-  return object;
+  return make(How::OpenReadOnly, std::move(name), 0);
 }
 
 SharedMemoryObject SharedMemoryObject::open_read_only(std::string name,
                                                       std::error_code& ec) noexcept {
-  SharedMemoryObject object;
-  detail::report(make(How::OpenReadOnly, name, 0, object), ec);
-  return object;
+  return make(How::OpenReadOnly, std::move(name), 0, ec);
 }
 
 SharedMemoryObject SharedMemoryObject::open_or_create(std::string name, unsigned mode) {
-  SharedMemoryObject object;
-  if (detail::Failure failure = make(How::OpenOrCreate, name, mode, object))
-    detail::raise(failure, name);
-  return object;
+  return make(How::OpenOrCreate, std::move(name), mode);
 }
 
 SharedMemoryObject SharedMemoryObject::open_or_create(std::string name, unsigned mode,
                                                       std::error_code& ec) noexcept {
-  SharedMemoryObject object;
-  detail::report(make(How::OpenOrCreate, name, mode, object), ec);
-  return object;
+  return make(How::OpenOrCreate, std::move(name), mode, ec);
 }
 
 SharedMemoryObject SharedMemoryObject::create_unique(std::string prefix, unsigned mode) {
-  SharedMemoryObject object;
-  if (detail::Failure failure = make(How::Unique, prefix, mode, object))
-    detail::raise(failure, prefix);
-  return object;
+  return make(How::Unique, std::move(prefix), mode);
 }
 
 SharedMemoryObject SharedMemoryObject::create_unique(std::string prefix, unsigned mode,
                                                      std::error_code& ec) noexcept {
-  SharedMemoryObject object;
-  detail::report(make(How::Unique, prefix, mode, object), ec);
-  return object;
+  return make(How::Unique, std::move(prefix), mode, ec);
 }
 
 void SharedMemoryObject::remove(const std::string& name) {

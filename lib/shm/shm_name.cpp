@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 
 #include "base/alloc.hpp"
 
@@ -88,6 +89,10 @@ void escape_into(char* out, std::size_t capacity, std::string_view name) noexcep
   }
   put('"');
   out[used] = '\0';
+}
+
+NumberLabel::NumberLabel(const char* prefix, long long number) noexcept {
+  std::snprintf(text, sizeof text, "%s %lld", prefix, number);
 }
 
 Failure chmod_fd(int fd, unsigned mode) noexcept {

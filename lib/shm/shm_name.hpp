@@ -21,5 +21,11 @@ Failure random_suffix(std::size_t count, std::string& out) noexcept;
 void escape_into(char* out, std::size_t capacity, std::string_view name) noexcept;
 // fchmod, so the mode does not depend on the umask.
 Failure chmod_fd(int fd, unsigned mode) noexcept;
+// "shmid 42", "socket 3": what an error names when there is no name but a number, formatted in
+// place (no allocation).
+struct NumberLabel {
+  char text[48];
+  NumberLabel(const char* prefix, long long number) noexcept;
+};
 
 }  // namespace mmapxx::detail

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 
 #include "base/alloc.hpp"
 #include "mmapxx/page.hpp"
@@ -16,12 +17,14 @@ namespace mmapxx {
 
 namespace {
 
-std::string id_name(int id) {
-  return "shmid " + std::to_string(id);
+detail::NumberLabel id_name(int id) noexcept {
+  return {"shmid", id};
 }
 
-std::string key_name(key_t key) {
-  return key == IPC_PRIVATE ? "IPC_PRIVATE" : "key " + std::to_string(key);
+detail::NumberLabel key_name(key_t key) noexcept {
+  detail::NumberLabel label{"key", key};
+  if (key == IPC_PRIVATE) std::snprintf(label.text, sizeof label.text, "IPC_PRIVATE");
+  return label;
 }
 
 detail::Failure remove_segment(int id) noexcept {
@@ -71,11 +74,11 @@ detail::Failure SysVSharedMemory::attach_into(int id, bool read_only,
 SysVSharedMemory SysVSharedMemory::create(std::size_t size, unsigned mode, key_t key) {
   int id = -1;
   if (detail::Failure failure = create_segment(size, mode, key, id))
-    detail::raise(failure, key_name(key));
+    detail::raise(failure, key_name(key).text);
   SysVSharedMemory segment;
   if (detail::Failure failure = attach_into(id, false, segment)) {
     remove_segment(id);  // ours, and unusable: leave nothing in ipcs
-    detail::raise(failure, id_name(id));
+    detail::raise(failure, id_name(id).text);
   }
   segment.owner_pid_ = ::getpid();
   return segment;
@@ -97,7 +100,7 @@ SysVSharedMemory SysVSharedMemory::create(std::size_t size, unsigned mode, key_t
 SysVSharedMemory SysVSharedMemory::attach(int id, bool read_only) {
   SysVSharedMemory segment;
   if (detail::Failure failure = attach_into(id, read_only, segment))
-    detail::raise(failure, id_name(id));
+    detail::raise(failure, id_name(id).text);
   return segment;
 }
 
@@ -109,7 +112,7 @@ SysVSharedMemory SysVSharedMemory::attach(int id, bool read_only, std::error_cod
 
 SysVSharedMemory SysVSharedMemory::open(key_t key, bool read_only) {
   int id = -1;
-  if (detail::Failure failure = lookup_segment(key, id)) detail::raise(failure, key_name(key));
+  if (detail::Failure failure = lookup_segment(key, id)) detail::raise(failure, key_name(key).text);
   return attach(id, read_only);
 }
 
@@ -146,7 +149,7 @@ void SysVSharedMemory::release() noexcept {
 
 void SysVSharedMemory::remove() {
   owner_pid_ = 0;
-  if (detail::Failure failure = remove_segment(id_)) detail::raise(failure, id_name(id_));
+  if (detail::Failure failure = remove_segment(id_)) detail::raise(failure, id_name(id_).text);
 }
 
 void SysVSharedMemory::remove(std::error_code& ec) noexcept {

@@ -40,6 +40,12 @@ detail::Failure initialise(pthread_mutex_t* mutex) noexcept {
   return {};
 }
 
+detail::Failure create_at(std::span<std::byte> bytes, std::size_t offset,
+                          pthread_mutex_t*& out) noexcept {
+  if (detail::Failure failure = locate("pthread_mutex_init", bytes, offset, out)) return failure;
+  return initialise(out);
+}
+
 // Translates a pthread lock return code into a result or a failure.
 detail::Failure lock_outcome(const char* operation, int code, LockResult& out) noexcept {
   switch (code) {
@@ -96,18 +102,14 @@ detail::Failure call_on(const char* operation, pthread_mutex_t* mutex, Call call
 
 RobustMutex RobustMutex::create(std::span<std::byte> bytes, std::size_t offset) {
   pthread_mutex_t* mutex = nullptr;
-  detail::Failure failure = locate("pthread_mutex_init", bytes, offset, mutex);
-  if (!failure) failure = initialise(mutex);
-  if (failure) detail::raise(failure, "");
+  if (detail::Failure failure = create_at(bytes, offset, mutex)) detail::raise(failure, "");
   return RobustMutex(mutex);
 }
 
 RobustMutex RobustMutex::create(std::span<std::byte> bytes, std::size_t offset,
                                 std::error_code& ec) noexcept {
   pthread_mutex_t* mutex = nullptr;
-  detail::Failure failure = locate("pthread_mutex_init", bytes, offset, mutex);
-  if (!failure) failure = initialise(mutex);
-  if (detail::report(failure, ec)) return RobustMutex(nullptr);
+  if (detail::report(create_at(bytes, offset, mutex), ec)) return RobustMutex(nullptr);
   return RobustMutex(mutex);
 }
 

@@ -31,6 +31,23 @@ detail::Failure start(std::span<std::byte> region, Protection restore_to, WriteT
   return detail::make_mprotect_tracker(pages, detail::to_prot(restore_to), out);
 }
 
+// dirty_pages() and take_dirty_pages(), in both forms: `rearm` is all that differs. A tracker
+// with no backend (moved from, or make() failed) has no pages.
+std::vector<std::size_t> collect(detail::TrackerBackend* backend, bool rearm) {
+  std::vector<std::size_t> pages;
+  if (backend)
+    if (detail::Failure failure = backend->collect(pages, rearm)) detail::raise(failure, "");
+  return pages;
+}
+
+std::vector<std::size_t> collect(detail::TrackerBackend* backend, bool rearm,
+                                 std::error_code& ec) noexcept {
+  std::vector<std::size_t> pages;
+  ec.clear();
+  if (backend && detail::report(backend->collect(pages, rearm), ec)) return {};
+  return pages;
+}
+
 }  // namespace
 
 WriteTracker::WriteTracker() noexcept = default;
@@ -63,31 +80,19 @@ bool WriteTracker::dirty(std::size_t page) const noexcept {
 }
 
 std::vector<std::size_t> WriteTracker::dirty_pages(std::error_code& ec) const noexcept {
-  std::vector<std::size_t> pages;
-  ec.clear();
-  if (backend_ && detail::report(backend_->collect(pages, false), ec)) return {};
-  return pages;
+  return collect(backend_.get(), false, ec);
 }
 
 std::vector<std::size_t> WriteTracker::dirty_pages() const {
-  std::vector<std::size_t> pages;
-  if (backend_)
-    if (detail::Failure failure = backend_->collect(pages, false)) detail::raise(failure, "");
-  return pages;
+  return collect(backend_.get(), false);
 }
 
 std::vector<std::size_t> WriteTracker::take_dirty_pages(std::error_code& ec) noexcept {
-  std::vector<std::size_t> pages;
-  ec.clear();
-  if (backend_ && detail::report(backend_->collect(pages, true), ec)) return {};
-  return pages;
+  return collect(backend_.get(), true, ec);
 }
 
 std::vector<std::size_t> WriteTracker::take_dirty_pages() {
-  std::vector<std::size_t> pages;
-  if (backend_)
-    if (detail::Failure failure = backend_->collect(pages, true)) detail::raise(failure, "");
-  return pages;
+  return collect(backend_.get(), true);
 }
 
 void WriteTracker::reset(std::error_code& ec) noexcept {
