@@ -85,8 +85,7 @@ std::vector<Method> beyond_methods(const std::string& path,
 
 void add_notes(Context& ctx, const std::vector<std::string>& notes) {
   for (const std::string& n : notes)
-    if (std::find(ctx.notes.begin(), ctx.notes.end(), n) == ctx.notes.end())
-      ctx.notes.push_back(n);
+    if (std::find(ctx.notes.begin(), ctx.notes.end(), n) == ctx.notes.end()) ctx.notes.push_back(n);
 }
 
 // Every other offset of a slice, from `first`: one thread's share.

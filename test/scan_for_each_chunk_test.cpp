@@ -260,9 +260,10 @@ TEST_CASE("for_each_chunk: an exception from fn passes through, file closed and 
   }
 }
 
-TEST_CASE("for_each_chunk: a file that fstat calls empty but that reads bytes (procfs) is read "
-          "to its end",
-          "[scan]") {
+TEST_CASE(
+    "for_each_chunk: a file that fstat calls empty but that reads bytes (procfs) is read "
+    "to its end",
+    "[scan]") {
   // /proc files report st_size 0: Auto and Read go by read(2) to end of file, Map by the size.
   for (ScanMethod method : {ScanMethod::Auto, ScanMethod::Read}) {
     CAPTURE(static_cast<int>(method));

@@ -360,8 +360,8 @@ Failure scan_file(std::string_view path_view, const ScanOptions& options, ChunkC
   if (size < got) return shrank(size, got);
   if (!hand(callback, context, {buffer.data(), got}, result)) return {};
   if (size == got) return {};
-  const bool map = options.method == ScanMethod::Auto && size >= options.map_threshold &&
-                   size <= max_view_size;
+  const bool map =
+      options.method == ScanMethod::Auto && size >= options.map_threshold && size <= max_view_size;
   if (!map) return read_loop(fd, buffer.data(), got, size, callback, context, result);
   return map_scan(fd, path, got, size, true, buffer.data(), callback, context, result);
 }
