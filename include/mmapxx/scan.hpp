@@ -34,9 +34,8 @@ struct ScanOptions {
 
 // What for_each_chunk did.
 struct ScanResult {
-  // Read when every byte came through read(2); Map when any chunk came from the mapping (with
-  // Auto the first 128 KiB always come through read(2), and it may go back to read(2) after the
-  // first mapped window, see for_each_chunk).
+  // Read when every byte came through read(2); Map when the chunks after the first came from the
+  // mapping (with Auto the first 128 KiB always come through read(2), see for_each_chunk).
   ScanMethod method = ScanMethod::Read;
   std::uint64_t bytes = 0;  // bytes handed to fn
   bool stopped = false;     // fn returned false
@@ -97,13 +96,14 @@ ScanResult scan_or_report(
 // fn gets the 128 KiB, and the size fstat reported is where the scan ends. Then, with Auto,
 // from what mmbench measured:
 //   - files smaller than map_threshold (256 MiB): read(2), 128 KiB at a time;
-//   - bigger files: the file is mapped and mincore(2) looks at the next 4 MiB window; if any of
-//     it is not in the page cache the mapping is dropped and the file is read (from disk a
-//     read(2) loop with POSIX_FADV_SEQUENTIAL wins). Else that window is touched one page at a
-//     time while getrusage(RUSAGE_THREAD) counts minor faults: more than 12 per MiB means the
-//     cache holds 4 KiB folios (written by small writes), where mapping loses, so the window
-//     goes to fn from the mapping and the rest is read(2). Otherwise (large folios, from
-//     readahead) every later chunk is a 4 MiB window of the mapping, no copy.
+//   - bigger files: the file is mapped and mincore(2) looks at a 4 MiB window in the middle of
+//     the rest (on a 2 MiB boundary: the first megabytes of a readahead-filled file sit in small
+//     folios while readahead ramps up); if any of it is not in the page cache the mapping is
+//     dropped and the file is read (from disk a read(2) loop with POSIX_FADV_SEQUENTIAL wins).
+//     Else that window is touched one page at a time while getrusage(RUSAGE_THREAD) counts minor
+//     faults: more than 12 per MiB means the cache holds 4 KiB folios (written by small writes),
+//     where mapping loses, so the mapping is dropped and the rest is read(2). Otherwise (large
+//     folios, from readahead) every later chunk is a 4 MiB window of the mapping, no copy.
 // Map maps the file from offset 0 (open, fstat first) and hands out 4 MiB windows. Read never
 // maps.
 //
@@ -138,7 +138,9 @@ ScanResult scan_or_report(
 // 0.97-0.98x of one for 1-4 KiB files, the difference the library's path check and call layers,
 // docs/benchmarks.md); from 128 KiB, that loop's plus one fstat and (1 MiB and up) one
 // posix_fadvise. The map path adds a map+unmap pair, one sigsetjmp and one fstat per 4 MiB
-// window and, with Auto, mincore and two getrusage calls on the first window.
+// window and, with Auto, mincore and two getrusage calls on the probed window (whose faults fn
+// would have taken anyway; where the probe says read, touching it was the waste: 4 MiB of a file
+// of at least map_threshold).
 // Kernel floor: Linux 2.6.26 (RUSAGE_THREAD); nothing newer.
 template <class F>
 ScanResult for_each_chunk(const std::filesystem::path& path, F&& fn,

@@ -215,8 +215,8 @@ bool resident(std::span<const std::byte> window) noexcept {
 }
 
 // Scans [start, size) of the open file through a mapping of the whole file. With `probe` (Auto)
-// the first window decides: not resident, read(2) instead; 4 KiB folios, that window from the
-// mapping and the rest by read(2). `buffer` is the read(2) buffer for those two cases.
+// a 4 MiB window in the middle decides: not resident, or 4 KiB folios, read(2) instead.
+// `buffer` is the read(2) buffer for those cases.
 Failure map_scan(int fd, const char* path, std::uint64_t start, std::uint64_t size, bool probe,
                  std::byte* buffer, ChunkCallback callback, void* context, ScanResult& result) {
   MapRequest request;
@@ -231,14 +231,19 @@ Failure map_scan(int fd, const char* path, std::uint64_t start, std::uint64_t si
 
   std::uint64_t offset = start;
   if (probe) {
+    // The window probed lies in the middle of what is left, on a 2 MiB boundary: the first
+    // megabytes of a file filled by readahead sit in small folios (readahead ramps its window up
+    // from a few pages), which would read as "4 KiB folios" where the rest of the file is large.
     const std::uint64_t left = size - start;
-    const std::size_t first = left < map_window ? static_cast<std::size_t>(left) : map_window;
-    const std::span<const std::byte> window{view.data + start, first};
+    const std::size_t length = left < map_window ? static_cast<std::size_t>(left) : map_window;
+    std::uint64_t at = align_down(start + (left - length) / 2, std::uint64_t{2} << 20);
+    if (at < start) at = start;
+    const std::span<const std::byte> window{view.data + at, length};
     if (!resident(window)) {
       unmap_view(std::exchange(mapping.view, View{}));
       return read_loop(fd, buffer, start, size, callback, context, result);
     }
-    // Touch the first window (which fn reads next anyway) and count the faults it took.
+    // Touch the window (which fn reads later anyway) and count the faults it took.
     const long before = minor_faults();
     Guarded touch{[](void*, std::span<const std::byte> chunk) {
                     const std::size_t page = page_size();
@@ -248,23 +253,12 @@ Failure map_scan(int fd, const char* path, std::uint64_t start, std::uint64_t si
                   },
                   nullptr, window};
     if (Failure failure = guarded_call(touch, size)) return failure;
-    const double mib = static_cast<double>(first) / (1 << 20);
+    const double mib = static_cast<double>(length) / (1 << 20);
     const double faults_per_mib = static_cast<double>(minor_faults() - before) / mib;
     if (faults_per_mib > small_folio_faults_per_mib) {
-      // 4 KiB folios: the window is mapped already, the rest goes through read(2).
-      result.method = ScanMethod::Map;
-      Guarded call{callback, context, window};
-      if (Failure failure = guarded_call(call, size)) return failure;
-      result.bytes += first;
-      if (!call.keep_going) {
-        result.stopped = true;
-        return {};
-      }
+      // 4 KiB folios: mapping loses, read(2) from where the scan is (the descriptor is there).
       unmap_view(std::exchange(mapping.view, View{}));
-      offset = start + first;
-      if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0)
-        return make_failure("lseek", errno);
-      return read_loop(fd, buffer, offset, size, callback, context, result);
+      return read_loop(fd, buffer, start, size, callback, context, result);
     }
   }
 
