@@ -1,10 +1,13 @@
 // guarded(): faults in mmapxx mappings become FaultError with the right details.
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
 
 #include "fault_support.hpp"
 
@@ -114,6 +117,51 @@ TEST_CASE("a long path is kept by its tail") {
   CHECK(label.size() == FaultInfo::label_capacity - 1);
   CHECK(label.rfind("...", 0) == 0);
   CHECK(path.ends_with(label.substr(3)));
+}
+
+// The registry copies a label of known length in whole words (a short tail in 4, 2 and 1 byte
+// pieces, a longer one by shifting the word that ends it): every length modulo 8, the longest that
+// fits (255) and the first that is cut (256) must come back exactly, also in a slot that held a
+// longer label before.
+TEST_CASE("fault labels of every length come back exactly") {
+  TempDir dir;
+  const std::string base = dir.path().string() + "/";
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = base.size() + 1; n <= base.size() + 24; ++n) lengths.push_back(n);
+  lengths.push_back(FaultInfo::label_capacity - 1);
+  lengths.push_back(FaultInfo::label_capacity);
+  for (const std::size_t length : lengths) {
+    REQUIRE(length > base.size());
+    const std::string path = base + std::string(length - base.size(), 'n');
+    write_file(path, pattern(2 * page_size()));
+    {
+      // A longer label first, unmapped before the one under test (often the same slot).
+      const std::string longer = path + "-longer-label-first";
+      write_file(longer, pattern(page_size()));
+      MappedFile<Access::Read> first(longer);
+    }
+    MappedFile<Access::Read> file(path);
+    REQUIRE(::truncate(path.c_str(), 0) == 0);
+    const FaultError e = catch_fault([&] { load(file.data() + page_size()); });
+    INFO("path length " << length);
+    if (length < FaultInfo::label_capacity) {
+      CHECK(e.mapping_label() == path);
+    } else {
+      CHECK(e.mapping_label() == "..." + path.substr(length - (FaultInfo::label_capacity - 4)));
+    }
+    // The same through the label a MappedFile made from a descriptor gets (its name, no strlen).
+    const std::string name = path.substr(base.size());
+    write_file(path, pattern(2 * page_size()));
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    {
+      MappedFile<Access::Read> by_fd(fd, {}, name);
+      REQUIRE(::truncate(path.c_str(), 0) == 0);
+      const FaultError f = catch_fault([&] { load(by_fd.data() + page_size()); });
+      CHECK(f.mapping_label() == name);
+    }
+    ::close(fd);
+  }
 }
 
 TEST_CASE("guarded returns values and references, and passes exceptions through") {

@@ -221,7 +221,8 @@ void hold_until_signalled(const std::vector<mmtools::FileResidency>& results, bo
   for (const auto& r : results) pages += r.resident;
   std::fflush(stdout);
   if (!quiet)
-    std::fprintf(stderr, "mmtouch: %llu pages locked; holding them until SIGINT or SIGTERM\n",
+    std::fprintf(stderr,
+                 "mmtouch: %llu pages locked; holding them until SIGINT, SIGTERM or SIGQUIT\n",
                  static_cast<unsigned long long>(pages));
   sigset_t set;
   sigemptyset(&set);

@@ -56,10 +56,19 @@ class FailureDetail {
   FailureDetail(const char* text) noexcept { assign(text); }  // NOLINT: implicit on purpose
   FailureDetail(std::string_view text) noexcept { assign(text); }
   FailureDetail(const std::string& text) noexcept { assign(std::string_view(text)); }
-  FailureDetail(const FailureDetail& other) noexcept { assign(other.view()); }
+  // Copying the empty detail of a success is two stores, not a call.
+  FailureDetail(const FailureDetail& other) noexcept {
+    text_[0] = '\0';
+    if (other.size_ != 0) assign(other.view());
+  }
   FailureDetail& operator=(const FailureDetail& other) noexcept {
-    if (this != &other) assign(other.view());
-    return *this;
+    if (this == &other) return *this;
+    if (other.size_ == 0) {
+      size_ = 0;
+      text_[0] = '\0';
+      return *this;
+    }
+    return assign(other.view());
   }
   FailureDetail& operator=(std::string_view text) noexcept { return assign(text); }
   FailureDetail& operator=(const char* text) noexcept { return assign(text); }

@@ -67,6 +67,9 @@ class SealedMemory : public detail::MemoryObject {
   /// Same; errors go to ec (an empty object is returned), never an exception, not even bad_alloc.
   static SealedMemory create(const std::string& name, std::uint64_t size,
                              std::error_code& ec) noexcept;
+  /// Same for a C string: the copy is made inside, so even a bad_alloc while copying it is
+  /// reported (errc::not_enough_memory); a null name is invalid_argument.
+  static SealedMemory create(const char* name, std::uint64_t size, std::error_code& ec) noexcept;
 
   /// Takes ownership of `fd` (inherited, or received some other way) after checking that it
   /// carries at least the `required` seals (Seal::None accepts any descriptor). `name` is used in

@@ -39,8 +39,15 @@ class SharedFutex {
   /// The word at bytes[offset]; throws an mmapxx::Error (invalid_argument) unless 4 bytes fit
   /// there and the address is 4-byte aligned. No syscall.
   explicit SharedFutex(std::span<std::byte> bytes, std::size_t offset = 0);
+  /// Same without exceptions: on failure ec is errc::invalid_argument and the futex is empty
+  /// (operator bool is false) and must not be used, as for SharedCounter. No syscall, no
+  /// allocation.
+  SharedFutex(std::span<std::byte> bytes, std::size_t offset, std::error_code& ec) noexcept;
   /// The word at `word`, which the caller guarantees is aligned and in shared memory.
   explicit SharedFutex(std::uint32_t& word) noexcept : word_(&word) {}
+
+  /// Whether the futex has a word: false only after the error_code constructor failed.
+  explicit operator bool() const noexcept { return word_ != nullptr; }
 
   /// Atomic access to the word (loads, stores, fetch_add) for the protocol built on it.
   std::atomic_ref<std::uint32_t> word() const noexcept {
@@ -73,7 +80,7 @@ class SharedFutex {
   int wake_all(std::error_code& ec) const noexcept;
 
  private:
-  std::uint32_t* word_;
+  std::uint32_t* word_ = nullptr;
 };
 
 }  // namespace mmapxx

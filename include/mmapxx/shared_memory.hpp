@@ -45,17 +45,26 @@ class SharedMemoryObject : public detail::MemoryObject {
   static SharedMemoryObject create(std::string name, unsigned mode = 0600);
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject create(std::string name, unsigned mode, std::error_code& ec) noexcept;
+  /// Same for a C string: the copy is made inside, so even a bad_alloc while copying it is
+  /// reported (errc::not_enough_memory), never thrown; a null name is invalid_argument. (A
+  /// std::string parameter would copy a literal in the caller, outside noexcept.) Likewise for
+  /// the const char* forms of open, open_read_only, open_or_create, create_unique and remove.
+  static SharedMemoryObject create(const char* name, unsigned mode, std::error_code& ec) noexcept;
   /// Opens an existing object read-write. Syscall: shm_open(O_RDWR). Errors: invalid_argument
   /// for a bad name (before any syscall); ENOENT if there is none; EACCES when its mode does not
   /// allow this process to write (open_read_only() may still work); ELOOP for a symlink.
   static SharedMemoryObject open(std::string name);
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open(std::string name, std::error_code& ec) noexcept;
+  /// Same for a C string (see create(const char*, mode, ec)).
+  static SharedMemoryObject open(const char* name, std::error_code& ec) noexcept;
   /// An existing object opened O_RDONLY: enough for map<Access::Read>() and CopyOnWrite, and all a
   /// process gets on someone else's 0644 object. resize() and map<Access::Write>() then fail.
   static SharedMemoryObject open_read_only(std::string name);
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open_read_only(std::string name, std::error_code& ec) noexcept;
+  /// Same for a C string (see create(const char*, mode, ec)).
+  static SharedMemoryObject open_read_only(const char* name, std::error_code& ec) noexcept;
   /// Creates, or opens the existing one. Race-free: a peer creating or removing the name at the
   /// same time makes it retry, never fail spuriously. created() tells which happened. `mode`
   /// applies only when it creates. Syscalls: shm_open(O_CREAT|O_EXCL) and fchmod, or on EEXIST
@@ -65,6 +74,9 @@ class SharedMemoryObject : public detail::MemoryObject {
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject open_or_create(std::string name, unsigned mode,
                                            std::error_code& ec) noexcept;
+  /// Same for a C string (see create(const char*, mode, ec)).
+  static SharedMemoryObject open_or_create(const char* name, unsigned mode,
+                                           std::error_code& ec) noexcept;
   /// A fresh object named prefix + random suffix, created exclusively (retrying on collision): a
   /// private rendezvous point that no one can guess in advance. `prefix` starts with "/".
   /// Syscalls: getrandom, shm_open(O_CREAT|O_EXCL) (again on EEXIST, up to 100 times), fchmod.
@@ -73,11 +85,16 @@ class SharedMemoryObject : public detail::MemoryObject {
   /// Same; errors go to ec (an empty object is returned).
   static SharedMemoryObject create_unique(std::string prefix, unsigned mode,
                                           std::error_code& ec) noexcept;
+  /// Same for a C string (see create(const char*, mode, ec)).
+  static SharedMemoryObject create_unique(const char* prefix, unsigned mode,
+                                          std::error_code& ec) noexcept;
 
   /// shm_unlink by name, without opening it.
   static void remove(const std::string& name);
   /// Same; errors go to ec.
   static void remove(const std::string& name, std::error_code& ec) noexcept;
+  /// Same for a C string (see create(const char*, mode, ec)).
+  static void remove(const char* name, std::error_code& ec) noexcept;
 
   /// Takes over the descriptor and the remove-on-destroy duty; `other` is left empty.
   SharedMemoryObject(SharedMemoryObject&& other) noexcept;

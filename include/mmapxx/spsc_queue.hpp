@@ -34,7 +34,9 @@ namespace mmapxx {
 /// no_timeout. Cost: the MirroredBuffer's (address space 2*capacity, two VMAs) plus one page.
 class SpscQueue {
  public:
-  /// An empty queue (nothing mapped).
+  /// An empty queue (nothing mapped), as a failed create() or attach() also leaves: it holds
+  /// nothing and accepts nothing (empty areas, write()/read() 0, waits false, closed() false,
+  /// close() does nothing, commit(n)/consume(n) of n > 0 invalid_argument); never a crash.
   SpscQueue() noexcept = default;
   /// A new queue of `capacity` bytes (a non-zero multiple of page_size(); invalid_argument
   /// otherwise), in a fresh SealedMemory sealed against shrinking and growing.
@@ -63,6 +65,8 @@ class SpscQueue {
   /// Publishes the first n bytes of write_area(). n larger than the free space is
   /// invalid_argument (nothing published). Wakes a sleeping consumer (one futex call) if any.
   void commit(std::size_t n);
+  /// Same; errors go to ec.
+  void commit(std::size_t n, std::error_code& ec) noexcept;
   /// Copies as many bytes of `data` as fit now, commits them, returns how many. Never waits.
   std::size_t write(std::span<const std::byte> data) noexcept;
   /// Sleeps until at least n bytes are free (true), or `timeout` passed or n > capacity() or the
@@ -75,6 +79,8 @@ class SpscQueue {
   /// Releases the first n bytes of read_area(); n larger than it is invalid_argument. Wakes a
   /// sleeping producer if any.
   void consume(std::size_t n);
+  /// Same; errors go to ec.
+  void consume(std::size_t n, std::error_code& ec) noexcept;
   /// Copies up to data.size() available bytes into `data`, consumes them, returns how many.
   std::size_t read(std::span<std::byte> data) noexcept;
   /// Sleeps until at least n bytes are readable (true), or `timeout` passed, n > capacity(), or
@@ -92,6 +98,8 @@ class SpscQueue {
   struct Control;
   detail::Failure make(std::size_t capacity) noexcept;
   detail::Failure attach_to(SealedMemory memory) noexcept;
+  detail::Failure commit_bytes(std::size_t n) noexcept;
+  detail::Failure consume_bytes(std::size_t n) noexcept;
   // The control page is shared, mutable state even for const calls (read_area, closed).
   Control& control() const noexcept {
     return *reinterpret_cast<Control*>(const_cast<std::byte*>(control_.data()));

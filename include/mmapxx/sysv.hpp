@@ -2,6 +2,7 @@
 /// SysVSharedMemory: a System V shared memory segment (shmget/shmat), attached for its lifetime.
 #pragma once
 
+#include <sys/ipc.h>  // IPC_PRIVATE, the default key, for callers who name it
 #include <sys/types.h>
 
 #include <cstddef>
@@ -30,7 +31,7 @@ class SysVSharedMemory {
   ///   with bits outside 0777, EOVERFLOW for a size that rounded up to whole pages passes 2^64;
   ///   EINVAL above kernel.shmmax, ENOSPC past kernel.shmall or shmmni, EEXIST for a taken key. A
   ///   failure leaves no segment behind. Cost: pages are allocated on first touch, not here.
-  static SysVSharedMemory create(std::size_t size, unsigned mode = 0600, key_t key = 0);
+  static SysVSharedMemory create(std::size_t size, unsigned mode = 0600, key_t key = IPC_PRIVATE);
   /// Same; errors go to ec (an empty object is returned).
   static SysVSharedMemory create(std::size_t size, unsigned mode, key_t key,
                                  std::error_code& ec) noexcept;

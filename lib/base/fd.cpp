@@ -38,7 +38,7 @@ void close_fd(int& fd) noexcept {
 }
 
 Failure stat_fd(int fd, FileInfo& out) noexcept {
-  struct stat st {};
+  struct stat st;  // fstat fills it: no need to clear it first
   if (::fstat(fd, &st) != 0) return make_failure("fstat", errno);
   out.size = static_cast<std::uint64_t>(st.st_size);
   out.regular = S_ISREG(st.st_mode);

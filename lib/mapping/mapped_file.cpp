@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cinttypes>
+#include <cstring>
 #include <new>
 #include <utility>
 
@@ -127,13 +128,49 @@ Failure check_creation(Access access, const MapOptions& options, bool by_path) n
   return {};
 }
 
-// open(2) that cannot block on a FIFO; a socket's ENXIO becomes the clearer "not a regular file".
-Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) noexcept {
-  Failure failure = detail::open_fd(path, flags | O_NONBLOCK | O_NOCTTY, mode, fd);
+// The map primitive with every option MapOptions can ask for (populate, advice, lock, huge pages,
+// placement): kept out of map(), whose common case is detail::map_plain.
+[[gnu::noinline]] Failure map_with_options(const MapOptions& options, std::size_t length,
+                                           std::uint64_t offset, int prot, int flags, int fd,
+                                           const std::string& label, detail::View& view) noexcept {
+  detail::MapRequest request;
+  request.length = length;
+  request.offset = offset;
+  request.prot = prot;
+  request.flags = flags;
+  request.fd = fd;
+  request.populate = options.populate;
+  request.advice = options.advice;
+  request.locked = options.locked;
+  request.huge_pages = options.huge_pages;
+  request.no_reserve = options.no_reserve;
+  request.placement = options.placement;
+  request.label = label.c_str();
+  request.label_length = label.size();
+  return detail::map_view(request, view);
+}
+
+// open(2) that cannot block on a FIFO. The path was checked by map_path.
+int open_raw(const char* path, int flags, unsigned mode) noexcept {
+  int fd;
+  do {
+    fd = ::open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+// The failure of open_raw (errno): a socket's ENXIO becomes the clearer "not a regular file".
+[[gnu::cold]] Failure open_failure(const char* path, int code) noexcept {
   struct stat st {};
-  if (failure.code == ENXIO && ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+  if (code == ENXIO && ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
     return detail::make_failure("open", ENODEV, "not a regular file: a socket cannot be mapped");
-  return failure;
+  return detail::make_failure("open", code);
+}
+
+Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) noexcept {
+  fd = open_raw(path, flags, mode);
+  if (fd >= 0) return {};
+  return open_failure(path, errno);
 }
 
 }  // namespace
@@ -143,7 +180,7 @@ MappedFile<A>::MappedFile(const char* path, const MapOptions& options) {
   if (path == nullptr)
     detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
   path_ = path;
-  if (Failure failure = map_path(options)) detail::raise(failure, path_);
+  if (Failure failure = map_path(options, /*may_hold_nul=*/false)) detail::raise(failure, path_);
 }
 
 template <Access A>
@@ -170,9 +207,11 @@ MappedFile<A> MappedFile<A>::open(const char* path, const MapOptions& options,
     detail::report(detail::invalid_argument("open", "path is a null pointer"), ec);
     return {};
   }
+  // One object returned on every path (NRVO): no move of the result.
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
-  if (detail::report(file.map_path(options), ec)) return {};
+  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
+      detail::report(file.map_path(options, /*may_hold_nul=*/false), ec))
+    file = MappedFile();  // failed: an empty MappedFile (nothing is mapped or open)
   return file;
 }
 
@@ -180,8 +219,9 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::string& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec)) return {};
-  if (detail::report(file.map_path(options), ec)) return {};
+  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
+      detail::report(file.map_path(options), ec))
+    file = MappedFile();
   return file;
 }
 
@@ -189,8 +229,9 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path.native(); }), ec)) return {};
-  if (detail::report(file.map_path(options), ec)) return {};
+  if (detail::report(copy_or_fail([&] { file.path_ = path.native(); }), ec) ||
+      detail::report(file.map_path(options), ec))
+    file = MappedFile();
   return file;
 }
 
@@ -199,9 +240,9 @@ MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_
                                   std::string name) noexcept {
   MappedFile file;
   if (detail::report(
-          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec))
-    return {};
-  if (detail::report(file.map(fd, options, /*adopt=*/false), ec)) return {};
+          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec) ||
+      detail::report(file.map(fd, options, /*adopt=*/false), ec))
+    file = MappedFile();
   return file;
 }
 
@@ -281,25 +322,39 @@ Failure MappedFile<A>::open_path(const MapOptions& options, int& fd) noexcept {
   return failure;
 }
 
+// A file map_path created or emptied: sized to initial_size, then mapped.
 template <Access A>
-Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
-  if (Failure failure = detail::check_path("open", path_)) return failure;
+Failure MappedFile<A>::size_fresh(int fd, const MapOptions& options) noexcept {
+  // Size only a regular file: anything else is refused by map() with the clearer message.
+  detail::FileInfo info;
+  if (Failure failure = detail::stat_fd(fd, info)) return failure;
+  if (info.regular) {
+    if (Failure failure = detail::check_backing("open", fd, options.initial_size)) return failure;
+    if (Failure failure = detail::allocate_fd(fd, options.initial_size)) return failure;
+  }
+  return map(fd, options, /*adopt=*/true);
+}
+
+template <Access A>
+Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) noexcept {
+  // Every check is made here, once: open_path, map and the map primitive trust what passed.
+  if (path_.empty()) return detail::invalid_argument("open", "path is empty");
+  // A NUL byte inside: strlen stops short of size() (one scan; the index only on failure).
+  if (may_hold_nul && std::strlen(path_.c_str()) != path_.size()) [[unlikely]]
+    return detail::check_path("open", path_);
   if (Failure failure = check_creation(A, options, /*by_path=*/true)) return failure;
   if (Failure failure = check_range(options)) return failure;
   int fd = -1;
   created_ = false;
-  if (Failure failure = open_path(options, fd)) return failure;
+  if (options.creation == Creation::OpenExisting) {  // the common case, without open_path's loop
+    fd = open_raw(path_.c_str(), open_flags(A), 0);
+    if (fd < 0) return open_failure(path_.c_str(), errno);
+  } else if (Failure failure = open_path(options, fd)) {
+    return failure;
+  }
   // A file this call created or emptied starts at initial_size.
   const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
-  Failure failure;
-  if (fresh) {
-    // Size only a regular file: anything else is refused by map() with the clearer message.
-    detail::FileInfo info;
-    failure = detail::stat_fd(fd, info);
-    if (!failure && info.regular) failure = detail::check_backing("open", fd, options.initial_size);
-    if (!failure && info.regular) failure = detail::allocate_fd(fd, options.initial_size);
-  }
-  if (!failure) failure = map(fd, options, /*adopt=*/true);
+  Failure failure = fresh ? size_fresh(fd, options) : map(fd, options, /*adopt=*/true);
   if (failure) {
     // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
     struct stat ours {};
@@ -315,13 +370,20 @@ Failure MappedFile<A>::map_path(const MapOptions& options) noexcept {
 
 template <Access A>
 Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
-  if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
-  if (!adopt)
+  // map_path checked the options of a descriptor it opened (adopt).
+  if (!adopt) {
+    if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
     if (Failure failure = check_creation(A, options, /*by_path=*/false)) return failure;
-  if (Failure failure = check_range(options)) return failure;
-  detail::FileInfo info;
-  if (Failure failure = detail::stat_fd(fd, info)) return failure;
-  if (info.directory) return detail::make_failure("mmap", EISDIR);
+    if (Failure failure = check_range(options)) return failure;
+  }
+  struct stat st;  // fstat fills it
+  if (::fstat(fd, &st) != 0) return detail::make_failure("fstat", errno);
+  if (S_ISDIR(st.st_mode)) return detail::make_failure("mmap", EISDIR);
+  const struct {
+    std::uint64_t size;
+    bool regular, character_device, block_device;
+  } info{static_cast<std::uint64_t>(st.st_size), S_ISREG(st.st_mode), S_ISCHR(st.st_mode),
+         S_ISBLK(st.st_mode)};
 
   const std::uint64_t offset = options.offset;
   std::size_t length = 0;
@@ -368,22 +430,17 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
     const int status = ::fcntl(kept, F_GETFL);
     if (status >= 0) ::fcntl(kept, F_SETFL, status & ~O_NONBLOCK);
   }
+  const bool plain = !options.populate && !options.advice && !options.locked &&
+                     options.huge_pages == HugePages::None && !options.no_reserve &&
+                     !options.placement.reservation && !options.placement.address;
   if (length != 0) {
-    detail::MapRequest request;
-    request.length = length;
-    request.offset = offset;
-    request.prot = detail::to_prot(this->protection_);
-    request.flags = share_flags(A);
-    request.fd = fd;
-    request.populate = options.populate;
-    request.advice = options.advice;
-    request.locked = options.locked;
-    request.huge_pages = options.huge_pages;
-    request.no_reserve = options.no_reserve;
-    request.placement = options.placement;
-    request.label = path_.c_str();
     detail::View view;
-    if (Failure failure = detail::map_view(request, view)) {
+    Failure failure =
+        plain ? detail::map_plain(length, offset, detail::to_prot(this->protection_),
+                                  share_flags(A), fd, path_.c_str(), path_.size(), view)
+              : map_with_options(options, length, offset, detail::to_prot(this->protection_),
+                                 share_flags(A), fd, path_, view);
+    if (failure) {
       if (!adopt && kept >= 0) ::close(kept);
       return failure;
     }
@@ -434,6 +491,7 @@ Failure MappedFile<A>::set_view_size(std::size_t new_size) noexcept {
     request.flags = share_flags(A);
     request.fd = fd_;
     request.label = path_.c_str();
+    request.label_length = path_.size();
     if (Failure failure = detail::map_view(request, view)) return failure;
   } else if (Failure failure = detail::remap_view(view, new_size, path_.c_str(), offset_)) {
     return failure;

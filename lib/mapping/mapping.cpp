@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <utility>
@@ -94,7 +95,8 @@ MappingCore& MappingCore::operator=(MappingCore&& other) noexcept {
 }
 
 MappingCore::~MappingCore() {
-  reset();
+  // A derived destructor usually reset() already (MappedFile closes its descriptor after that).
+  if (data_ != nullptr || state_.load(std::memory_order_acquire) != nullptr) reset();
 }
 
 void MappingCore::reset() noexcept {
@@ -102,8 +104,10 @@ void MappingCore::reset() noexcept {
   data_ = nullptr;
   size_ = 0;
   mapped_ = 0;
+  // Most mappings never had a protection record: a load, not an atomic exchange, tells.
+  if (state_.load(std::memory_order_acquire) == nullptr) return;
   if (ProtectionState* state = state_.exchange(nullptr)) {
-    std::unique_lock<std::mutex> hold(state->lock);
+    std::unique_lock<ProtectionState::Lock> hold(state->lock);
     if (state->guards != 0) {
       state->orphaned = true;  // live guards still point here; the last one deletes it
       return;
@@ -149,7 +153,7 @@ Protection MappingCore::protection_at(std::size_t offset, std::error_code& ec) c
   if (state == nullptr) return protection_;
   const std::size_t page = align_down(
       static_cast<std::size_t>(data_ + offset - pages_of(data_, size_).begin), page_size());
-  std::lock_guard<std::mutex> hold(state->lock);
+  std::lock_guard<ProtectionState::Lock> hold(state->lock);
   return state->at(page);
 }
 
@@ -162,7 +166,7 @@ Failure MappingCore::set_protection_range(Protection protection, std::size_t off
   if (record == nullptr) return make_failure("mprotect", ENOMEM, "no memory for the record");
   const PageSpan view = pages_of(data_, size_);
   const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
-  std::lock_guard<std::mutex> hold(record->lock);
+  std::lock_guard<ProtectionState::Lock> hold(record->lock);
   // Reserve first, so that nothing can fail once the pages have changed.
   try {
     record->layers.reserve(record->layers.size() + 1);
@@ -193,7 +197,7 @@ void MappingCore::resized(std::size_t old_size) noexcept {
   const std::size_t head = static_cast<std::size_t>(data_ - pages_of(data_, size_).begin);
   const std::size_t old_end = align_up(head + old_size, page_size());
   const std::size_t new_end = align_up(head + size_, page_size());
-  std::lock_guard<std::mutex> hold(state->lock);
+  std::lock_guard<ProtectionState::Lock> hold(state->lock);
   std::erase_if(state->layers, [&](const ProtectionState::Layer& l) { return l.begin >= new_end; });
   for (ProtectionState::Layer& layer : state->layers) {
     if (layer.end > new_end || (layer.end >= old_end && new_end > old_end)) layer.end = new_end;
@@ -284,12 +288,24 @@ Failure MappingCore::residency_of(std::size_t offset, std::size_t length,
     return ::mincore(s.begin, s.length, out.pages.data());
   });
   if (f) return f;
-  // Only bit 0 has a meaning; the others are reserved. The count is a local: a byte store could
-  // alias out.resident and would keep the loop from vectorising.
+  // Only bit 0 has a meaning; the others are reserved. Eight pages at a time: mask a word to
+  // bit 0 of each byte, and the multiply sums its bytes into the top byte (at most 8, no carry).
+  // The count is a local: a byte store could alias out.resident.
+  constexpr std::uint64_t low_bits = 0x0101010101010101ull;
+  std::uint8_t* page = out.pages.data();
+  const std::size_t count = out.pages.size();
   std::size_t resident = 0;
-  for (std::uint8_t& page : out.pages) {
-    page &= 1;
-    resident += page;
+  std::size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, page + i, sizeof word);
+    word &= low_bits;
+    std::memcpy(page + i, &word, sizeof word);
+    resident += (word * low_bits) >> 56;
+  }
+  for (; i < count; ++i) {
+    page[i] &= 1;
+    resident += page[i];
   }
   out.resident = resident;
   return {};
@@ -324,17 +340,29 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset,
 
 ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, std::size_t length,
                                      std::error_code& ec) const noexcept {
-  PageSpan span;
-  if (report(page_span_of("mprotect", offset, length, span), ec)) return {};
-  if (span.length == 0) return {};
+  // page_span_of's checks, without building a Failure: the throwing protect() builds the message.
+  if (offset > size_ || (length != whole && length > size_ - offset)) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return {};
+  }
+  ec.clear();
+  if (length == whole) length = size_ - offset;
+  if (length == 0) return {};
+  const std::size_t page = page_size();
+  const auto first = reinterpret_cast<std::uintptr_t>(data_);
+  const auto view_begin = align_down(first, std::uintptr_t{page});
+  const auto span_begin = align_down(first + offset, std::uintptr_t{page});
+  const PageSpan span{reinterpret_cast<std::byte*>(span_begin),
+                      align_up(first + offset + length, std::uintptr_t{page}) - span_begin};
   ProtectionState* record = state();
   if (record == nullptr) {
     ec = std::make_error_code(std::errc::not_enough_memory);
     return {};
   }
-  const PageSpan view = pages_of(data_, size_);
-  const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
-  std::lock_guard<std::mutex> hold(record->lock);
+  const PageSpan view{reinterpret_cast<std::byte*>(view_begin),
+                      align_up(first + size_, std::uintptr_t{page}) - view_begin};
+  const std::size_t begin = span_begin - view_begin;
+  std::lock_guard<ProtectionState::Lock> hold(record->lock);
   try {
     record->layers.reserve(record->layers.size() + 1);
   } catch (const std::bad_alloc&) {

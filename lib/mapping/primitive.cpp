@@ -88,10 +88,6 @@ Failure lock_failure(int code, std::uint64_t offset, std::size_t length) noexcep
   return failure;
 }
 
-int to_prot(Protection protection) noexcept {
-  return static_cast<int>(protection);
-}
-
 int to_madvise(Advice advice) noexcept {
   switch (advice) {
     case Advice::Normal:
@@ -122,16 +118,60 @@ int to_madvise(Advice advice) noexcept {
   return -1;
 }
 
-PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
-  const auto address = reinterpret_cast<std::uintptr_t>(data);
-  const auto begin = align_down(address, std::uintptr_t{page_size()});
-  const auto end = align_up(address + size, std::uintptr_t{page_size()});
-  return {reinterpret_cast<std::byte*>(begin), end - begin};
+namespace {
+
+// A request with no option beyond prot and flags: one mmap, then the registry.
+bool plain(const MapRequest& request) noexcept {
+  return !request.populate && !request.advice && !request.locked &&
+         request.huge_pages == HugePages::None && !request.no_reserve &&
+         !request.placement.reservation && !request.placement.address;
 }
 
+void register_view(std::byte* base, std::size_t length, const MapRequest& request,
+                   std::uint64_t aligned_offset) noexcept {
+  if (request.label_length != SIZE_MAX)
+    registry_add(base, length, request.label, request.label_length, aligned_offset);
+  else
+    registry_add(base, length, request.label, aligned_offset);
+}
+
+}  // namespace
+
+// Every option (populate, advice, lock, huge pages, placement): kept out of map_view so that the
+// plain case runs in a small frame.
+[[gnu::noinline]] static Failure map_options(const MapRequest& request, View& out) noexcept;
+
 Failure map_view(const MapRequest& request, View& out) noexcept {
-  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page, then up to a huge
-  // page) must not wrap: refused before any syscall.
+  if (!plain(request)) return map_options(request, out);
+  return map_plain(request.length, request.offset, request.prot, request.flags, request.fd,
+                   request.label, request.label_length, out);
+}
+
+Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
+                  const char* label, std::size_t label_length, View& out) noexcept {
+  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page) must not wrap:
+  // refused before any syscall.
+  if (length > max_view_size) [[unlikely]]
+    return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
+                            length);
+  const std::size_t page = page_size();
+  const std::uint64_t aligned_offset = align_down(offset, std::uint64_t{page});
+  const std::size_t head = static_cast<std::size_t>(offset - aligned_offset);
+  const std::size_t mapped = align_up(head + length, page);
+  void* base = ::mmap(nullptr, mapped, prot, flags, fd, static_cast<off_t>(aligned_offset));
+  if (base == MAP_FAILED) [[unlikely]]
+    return range_failure("mmap", errno, offset, length);
+  if (label_length != SIZE_MAX)
+    registry_add(static_cast<std::byte*>(base), mapped, label, label_length, aligned_offset);
+  else
+    registry_add(static_cast<std::byte*>(base), mapped, label, aligned_offset);
+  out.data = static_cast<std::byte*>(base) + head;
+  out.size = length;
+  out.mapped = mapped;
+  return {};
+}
+
+static Failure map_options(const MapRequest& request, View& out) noexcept {
   if (request.length > max_view_size)
     return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
                             request.length);
@@ -206,7 +246,7 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
   if (request.populate && advised && ::madvise(base, length, populate) != 0) return undo("madvise");
   if (request.locked && ::mlock(base, length) != 0) return undo("mlock");
 
-  registry_add(static_cast<std::byte*>(base), length, request.label, aligned_offset);
+  register_view(static_cast<std::byte*>(base), length, request, aligned_offset);
   out.data = static_cast<std::byte*>(base) + head;
   out.size = request.length;
   out.mapped = length;

@@ -32,6 +32,8 @@ struct MapRequest {
   bool no_reserve = false;
   Placement placement{};   // anywhere, inside a reservation, or at an address (NOREPLACE)
   const char* label = "";  // the path or name the fault registry reports
+  // strlen(label) when the caller knows it (a std::string's size()), saving the registry a scan.
+  std::size_t label_length = SIZE_MAX;
 };
 
 struct View {
@@ -42,8 +44,14 @@ struct View {
   std::size_t mapped = 0;
 };
 
-Failure map_view(const MapRequest& request, View& out) noexcept;
-void unmap_view(View view) noexcept;
+[[gnu::visibility("hidden")]] Failure map_view(const MapRequest& request, View& out) noexcept;
+// map_view for a request with no option beyond prot and flags (no populate, advice, lock, huge
+// pages, no_reserve or placement): one mmap, then the registry. The common case, without building
+// a MapRequest. label_length is strlen(label), or SIZE_MAX for "not known".
+[[gnu::visibility("hidden")]] Failure map_plain(std::size_t length, std::uint64_t offset, int prot,
+                                                int flags, int fd, const char* label,
+                                                std::size_t label_length, View& out) noexcept;
+[[gnu::visibility("hidden")]] void unmap_view(View view) noexcept;
 // Resizes a non-empty view to a non-zero size, moving it if it must. The mapped length is
 // rounded up to `granule` (0: the page size; the huge page size for MAP_HUGETLB memory). Works
 // whatever was done to parts of the view (protect, advise, write tracking split it into several
@@ -52,8 +60,16 @@ Failure remap_view(View& view, std::size_t new_size, const char* label, std::uin
                    std::size_t granule = 0) noexcept;
 
 // The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
-PageSpan pages_of(const std::byte* data, std::size_t size) noexcept;
-int to_prot(Protection protection) noexcept;
+inline PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
+  const std::uintptr_t page = page_size();
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  const auto begin = align_down(address, page);
+  const auto end = align_up(address + size, page);
+  return {reinterpret_cast<std::byte*>(begin), end - begin};
+}
+inline int to_prot(Protection protection) noexcept {
+  return static_cast<int>(protection);  // Protection's values are the PROT_* bits
+}
 // The detail of a failed mlock: the range, and for ENOMEM/EPERM/EAGAIN the current
 // RLIMIT_MEMLOCK, which is what usually refused it.
 Failure lock_failure(int code, std::uint64_t offset, std::size_t length) noexcept;

@@ -70,7 +70,7 @@ ProtectionGuard& ProtectionGuard::operator=(ProtectionGuard&& other) noexcept {
 
 int ProtectionGuard::end() noexcept {
   if (state_ == nullptr) return ::mprotect(begin_, length_, detail::to_prot(restore_to_));
-  std::unique_lock<std::mutex> hold(state_->lock);
+  std::unique_lock<detail::ProtectionState::Lock> hold(state_->lock);
   int result = 0;
   // A guard that outlived its mapping has no pages left to restore.
   if (!state_->orphaned) {
@@ -105,7 +105,7 @@ void ProtectionGuard::restore(std::error_code& ec) noexcept {
 
 void ProtectionGuard::release() noexcept {
   if (length_ != 0 && state_ != nullptr) {
-    std::unique_lock<std::mutex> hold(state_->lock);
+    std::unique_lock<detail::ProtectionState::Lock> hold(state_->lock);
     for (detail::ProtectionState::Layer& layer : state_->layers) {
       if (layer.guard != id_) continue;
       // The same record as set_protection() over these pages, made without allocating.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "mmapxx/flags.hpp"
@@ -20,6 +21,21 @@ namespace mmapxx::detail {
 // guard. Ending a guard removes its layer and re-applies what the layers left say, so guards may
 // nest and end in any order. Calls on one mapping from several threads take `lock`.
 struct ProtectionState {
+  // The record's lock: an atomic flag, so that an uncontended lock and unlock are one atomic
+  // exchange and one store (a pthread mutex is ~35 instructions each way, and a guard takes the
+  // lock twice). It is held for a few stores and at most the mprotect calls of one change; a
+  // waiter (another thread changing the same mapping's protection at that moment) yields.
+  class Lock {
+   public:
+    void lock() noexcept {
+      while (held_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+    }
+    void unlock() noexcept { held_.store(false, std::memory_order_release); }
+
+   private:
+    std::atomic<bool> held_{false};
+  };
+
   struct Layer {
     std::size_t begin = 0;
     std::size_t end = 0;
@@ -27,7 +43,7 @@ struct ProtectionState {
     std::uint64_t guard = 0;  // the guard's id; 0 for a permanent layer
   };
 
-  std::mutex lock;
+  Lock lock;
   std::atomic<Protection> base{Protection::None};
   std::vector<Layer> layers;
   std::uint64_t next_guard = 1;
@@ -38,7 +54,7 @@ struct ProtectionState {
 
   // A guard is done with the record: deletes it when it was the last user of an orphaned one.
   // Call with `lock` held; `hold` is that lock's owner and is released first.
-  static void drop_guard(ProtectionState* state, std::unique_lock<std::mutex>& hold) noexcept {
+  static void drop_guard(ProtectionState* state, std::unique_lock<Lock>& hold) noexcept {
     --state->guards;
     if (state->orphaned && state->guards == 0) {
       hold.unlock();

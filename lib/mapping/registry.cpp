@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -87,25 +88,64 @@ std::size_t home_of(const Table& t, std::uintptr_t begin) noexcept {
          (t.slot_count - 1);
 }
 
-// The label as stored: the whole string if it fits, else "..." and its tail (the file name is
-// the useful part of a long path).
-void store_label(Details& d, const char* label) noexcept {
-  char text[FaultInfo::label_capacity];
-  std::size_t length = label ? std::strlen(label) : 0;
-  if (length < sizeof text) {
-    std::memcpy(text, label, length);
-  } else {
-    std::memcpy(text, "...", 3);
-    std::memcpy(text + 3, label + length - (sizeof text - 4), sizeof text - 4);
-    length = sizeof text - 1;
-  }
-  const std::size_t words = length / sizeof(std::uint64_t) + 1;  // with the terminating NUL
-  std::memset(text + length, 0, words * sizeof(std::uint64_t) - length);
-  for (std::size_t i = 0; i < words; ++i) {
+// Stores `length` bytes of `label` and a terminating NUL as whole words, zero-padded: a bounded
+// copy, no scan beyond the known length. Reads no byte past label[length - 1].
+[[gnu::always_inline]] inline void store_words(Details& d, const char* label,
+                                               std::size_t length) noexcept {
+  const std::size_t full = length / sizeof(std::uint64_t);
+#pragma GCC unroll 8
+  for (std::size_t i = 0; i < full; ++i) {
     std::uint64_t word;
-    std::memcpy(&word, text + i * sizeof word, sizeof word);
+    std::memcpy(&word, label + i * sizeof word, sizeof word);
     d.label[i].store(word, std::memory_order_relaxed);
   }
+  // The last word holds the rest and the NUL. With a whole word before it, the rest is the top of
+  // the word that ends the label: one load and one shift, no byte loop.
+  std::uint64_t last = 0;
+  const std::size_t rest = length % sizeof last;
+  if (rest != 0 && full != 0 && std::endian::native == std::endian::little) {
+    std::memcpy(&last, label + length - sizeof last, sizeof last);
+    last >>= 8 * (sizeof last - rest);
+  } else if (rest != 0 && std::endian::native == std::endian::little) {
+    // A short label: 4, 2 and 1 byte pieces.
+    const char* p = label + full * sizeof last;
+    std::size_t at = 0;
+    if (rest & 4) {
+      std::uint32_t piece;
+      std::memcpy(&piece, p, 4);
+      last = piece;
+      at = 4;
+    }
+    if (rest & 2) {
+      std::uint16_t piece;
+      std::memcpy(&piece, p + at, 2);
+      last |= std::uint64_t{piece} << (8 * at);
+      at += 2;
+    }
+    if (rest & 1) last |= std::uint64_t{static_cast<unsigned char>(p[at])} << (8 * at);
+  } else if (rest != 0) {
+    std::memcpy(&last, label + full * sizeof last, rest);
+  }
+  d.label[full].store(last, std::memory_order_relaxed);
+}
+
+// A label too long for the slot: "..." and its tail (the file name is the useful part of a long
+// path).
+[[gnu::noinline, gnu::cold]] void store_cut_label(Details& d, const char* label,
+                                                  std::size_t length) noexcept {
+  char cut[FaultInfo::label_capacity];
+  std::memcpy(cut, "...", 3);
+  std::memcpy(cut + 3, label + length - (sizeof cut - 4), sizeof cut - 4);
+  store_words(d, cut, sizeof cut - 1);
+}
+
+// The label as stored: the whole string if it fits, else "..." and its tail.
+[[gnu::always_inline]] inline void store_label(Details& d, const char* label,
+                                               std::size_t length) noexcept {
+  if (length >= FaultInfo::label_capacity) [[unlikely]]
+    store_cut_label(d, label, length);
+  else
+    store_words(d, label, length);
 }
 
 void load_label(const Details& d, char* out) noexcept {
@@ -127,8 +167,10 @@ void unlock_slot(Range& r) noexcept {
   r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
-void fill(Table& t, std::size_t i, std::uintptr_t begin, std::uintptr_t end,
-          std::uint64_t file_offset, const Details* label_from, const char* label) noexcept {
+[[gnu::always_inline]] inline void fill(Table& t, std::size_t i, std::uintptr_t begin,
+                                        std::uintptr_t end, std::uint64_t file_offset,
+                                        const Details* label_from, const char* label,
+                                        std::size_t label_length) noexcept {
   Range& r = t.ranges[i];
   lock_slot(r);
   t.details[i].file_offset.store(file_offset, std::memory_order_relaxed);
@@ -137,7 +179,7 @@ void fill(Table& t, std::size_t i, std::uintptr_t begin, std::uintptr_t end,
       t.details[i].label[w].store(label_from->label[w].load(std::memory_order_relaxed),
                                   std::memory_order_relaxed);
   } else {
-    store_label(t.details[i], label);
+    store_label(t.details[i], label, label_length);
   }
   r.end.store(end, std::memory_order_relaxed);
   r.begin.store(begin, std::memory_order_relaxed);
@@ -179,7 +221,7 @@ Table* grown(const Table& old) noexcept {
         break;
       }
       fill(*t, slot, b, old.ranges[i].end.load(std::memory_order_relaxed),
-           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr);
+           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr, 0);
     }
     if (complete) return t;
     ::munmap(memory, bytes);  // never published: nobody can be reading it
@@ -187,31 +229,45 @@ Table* grown(const Table& old) noexcept {
   return nullptr;
 }
 
+// Under the writers' lock: publishes a bigger table holding every range of `t`, and the slot
+// `begin` takes in it; nullptr when memory is short (the range is then counted unregistered: its
+// faults are not claimed). Kept out of registry_add, whose frame stays small.
+[[gnu::noinline, gnu::cold]] Table* grow(const Table& t, std::uintptr_t begin,
+                                         std::size_t& slot) noexcept {
+  Table* const bigger = grown(t);
+  if (bigger == nullptr) {
+    unregistered.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  // The old table stays mapped (a handler may be scanning it) but is no longer written.
+  current.store(bigger, std::memory_order_release);
+  slot = free_slot(*bigger, begin);
+  if (slot == bigger->slot_count) {
+    unregistered.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  return bigger;
+}
+
 }  // namespace
 
 void registry_add(const std::byte* begin, std::size_t length, const char* label,
                   std::uint64_t file_offset) noexcept {
+  registry_add(begin, length, label, label ? std::strlen(label) : 0, file_offset);
+}
+
+void registry_add(const std::byte* begin, std::size_t length, const char* label,
+                  std::size_t label_length, std::uint64_t file_offset) noexcept {
   const auto b = reinterpret_cast<std::uintptr_t>(begin);
   if (b == 0 || length == 0) return;
   const WriterLock lock;
   Table* t = current.load(std::memory_order_relaxed);
   std::size_t slot = t->used * 2 < t->slot_count ? free_slot(*t, b) : t->slot_count;
-  if (slot == t->slot_count) {
-    Table* const bigger = grown(*t);
-    if (bigger == nullptr) {  // out of memory: this range's faults are not claimed
-      unregistered.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    // The old table stays mapped (a handler may be scanning it) but is no longer written.
-    current.store(bigger, std::memory_order_release);
-    t = bigger;
-    slot = free_slot(*t, b);
-    if (slot == t->slot_count) {
-      unregistered.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
+  if (slot == t->slot_count) [[unlikely]] {
+    t = grow(*t, b, slot);
+    if (t == nullptr) return;
   }
-  fill(*t, slot, b, b + length, file_offset, nullptr, label);
+  fill(*t, slot, b, b + length, file_offset, nullptr, label, label_length);
 }
 
 void registry_remove(const std::byte* begin) noexcept {

@@ -9,10 +9,18 @@
 
 namespace mmapxx::detail {
 
+// The registry is internal to the library: hidden symbols, called directly (no PLT) on every map
+// and unmap.
+
 // `file_offset` is the file offset of `begin`. Grows the table (mmap) when it is half full.
-void registry_add(const std::byte* begin, std::size_t length, const char* label,
-                  std::uint64_t file_offset) noexcept;
-void registry_remove(const std::byte* begin) noexcept;
+[[gnu::visibility("hidden")]] void registry_add(const std::byte* begin, std::size_t length,
+                                                const char* label,
+                                                std::uint64_t file_offset) noexcept;
+// Same, for a label whose length (without the NUL) the caller knows: no strlen.
+[[gnu::visibility("hidden")]] void registry_add(const std::byte* begin, std::size_t length,
+                                                const char* label, std::size_t label_length,
+                                                std::uint64_t file_offset) noexcept;
+[[gnu::visibility("hidden")]] void registry_remove(const std::byte* begin) noexcept;
 
 // Handler-safe. When `address` lies in a registered mapping, fills in fault.label and
 // fault.file_offset and returns true.

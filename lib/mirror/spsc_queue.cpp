@@ -150,21 +150,33 @@ detail::Failure SpscQueue::attach_to(SealedMemory memory) noexcept {
 }
 
 std::span<std::byte> SpscQueue::write_area() noexcept {
+  if (!*this) return {};  // an empty queue has no control page: no space, never a crash
   Control& c = control();
   const std::uint64_t head = at(c.head).load(std::memory_order_relaxed);
   const std::uint64_t tail = at(c.tail).load(std::memory_order_acquire);
   return {ring_.data() + head % capacity(), capacity() - static_cast<std::size_t>(head - tail)};
 }
 
-void SpscQueue::commit(std::size_t n) {
+detail::Failure SpscQueue::commit_bytes(std::size_t n) noexcept {
+  if (!*this)
+    return n == 0 ? detail::Failure{}
+                  : detail::invalid_argument("commit", "commit(%zu) on an empty queue", n);
   Control& c = control();
   const std::uint64_t head = at(c.head).load(std::memory_order_relaxed);
   const std::uint64_t tail = at(c.tail).load(std::memory_order_acquire);
   if (n > capacity() - (head - tail))
-    detail::raise(detail::invalid_argument("commit", "commit(%zu) exceeds the free space %" PRIu64,
-                                           n, capacity() - (head - tail)),
-                  memory_.name());
+    return detail::invalid_argument("commit", "commit(%zu) exceeds the free space %" PRIu64, n,
+                                    capacity() - (head - tail));
   if (n != 0) advance(c.head, n, c.consumer_waiting, c.data_seq);
+  return {};
+}
+
+void SpscQueue::commit(std::size_t n) {
+  if (detail::Failure failure = commit_bytes(n)) detail::raise(failure, memory_.name());
+}
+
+void SpscQueue::commit(std::size_t n, std::error_code& ec) noexcept {
+  detail::report(commit_bytes(n), ec);
 }
 
 std::size_t SpscQueue::write(std::span<const std::byte> data) noexcept {
@@ -178,7 +190,7 @@ std::size_t SpscQueue::write(std::span<const std::byte> data) noexcept {
 }
 
 bool SpscQueue::wait_for_space(std::size_t n, std::chrono::nanoseconds timeout) noexcept {
-  if (n > capacity()) return false;
+  if (!*this || n > capacity()) return false;
   Control& c = control();
   bool was_closed = false;
   const bool ready = sleep_until(c.producer_waiting, c.space_seq, timeout, [&] {
@@ -189,22 +201,33 @@ bool SpscQueue::wait_for_space(std::size_t n, std::chrono::nanoseconds timeout) 
 }
 
 std::span<const std::byte> SpscQueue::read_area() const noexcept {
+  if (!*this) return {};
   Control& c = control();
   const std::uint64_t tail = at(c.tail).load(std::memory_order_relaxed);
   const std::uint64_t head = at(c.head).load(std::memory_order_acquire);
   return {ring_.data() + tail % capacity(), static_cast<std::size_t>(head - tail)};
 }
 
-void SpscQueue::consume(std::size_t n) {
+detail::Failure SpscQueue::consume_bytes(std::size_t n) noexcept {
+  if (!*this)
+    return n == 0 ? detail::Failure{}
+                  : detail::invalid_argument("consume", "consume(%zu) on an empty queue", n);
   Control& c = control();
   const std::uint64_t tail = at(c.tail).load(std::memory_order_relaxed);
   const std::uint64_t head = at(c.head).load(std::memory_order_acquire);
   if (n > head - tail)
-    detail::raise(
-        detail::invalid_argument("consume", "consume(%zu) exceeds the readable bytes %" PRIu64, n,
-                                 head - tail),
-        memory_.name());
+    return detail::invalid_argument("consume", "consume(%zu) exceeds the readable bytes %" PRIu64,
+                                    n, head - tail);
   if (n != 0) advance(c.tail, n, c.producer_waiting, c.space_seq);
+  return {};
+}
+
+void SpscQueue::consume(std::size_t n) {
+  if (detail::Failure failure = consume_bytes(n)) detail::raise(failure, memory_.name());
+}
+
+void SpscQueue::consume(std::size_t n, std::error_code& ec) noexcept {
+  detail::report(consume_bytes(n), ec);
 }
 
 std::size_t SpscQueue::read(std::span<std::byte> data) noexcept {
@@ -218,7 +241,7 @@ std::size_t SpscQueue::read(std::span<std::byte> data) noexcept {
 }
 
 bool SpscQueue::wait_for_data(std::size_t n, std::chrono::nanoseconds timeout) noexcept {
-  if (n > capacity()) return false;
+  if (!*this || n > capacity()) return false;
   Control& c = control();
   bool ended = false;
   const bool ready = sleep_until(c.consumer_waiting, c.data_seq, timeout, [&] {
@@ -231,6 +254,7 @@ bool SpscQueue::wait_for_data(std::size_t n, std::chrono::nanoseconds timeout) n
 }
 
 void SpscQueue::close() noexcept {
+  if (!*this) return;
   Control& c = control();
   at(c.closed).store(1, std::memory_order_seq_cst);
   for (auto [waiting, seq] : {std::pair{&c.consumer_waiting, &c.data_seq},
@@ -242,6 +266,7 @@ void SpscQueue::close() noexcept {
 }
 
 bool SpscQueue::closed() const noexcept {
+  if (!*this) return false;
   return at(control().closed).load(std::memory_order_acquire) != 0;
 }
 

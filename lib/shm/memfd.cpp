@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <string>
 #include <utility>
 
 #include "base/alloc.hpp"
@@ -103,6 +104,20 @@ SealedMemory SealedMemory::create(const std::string& name, std::uint64_t size,
     return {};  // `memory` closes the descriptor
   }
   return memory;
+}
+
+SealedMemory SealedMemory::create(const char* name, std::uint64_t size,
+                                  std::error_code& ec) noexcept {
+  if (name == nullptr) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return {};
+  }
+  try {
+    return create(std::string(name), size, ec);  // copied here, inside noexcept
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};
+  }
 }
 
 detail::Failure SealedMemory::adopt_into(int fd, Seal required, std::string name,

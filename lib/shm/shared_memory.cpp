@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <new>
+#include <string>
 #include <utility>
 
 #include "base/alloc.hpp"
@@ -164,6 +166,61 @@ SharedMemoryObject SharedMemoryObject::make(How how, std::string name, unsigned 
   SharedMemoryObject object;
   detail::report(make(how, name, mode, object), ec);
   return object;
+}
+
+namespace {
+
+// The const char* forms copy the name here, inside noexcept, so that a bad_alloc is reported.
+template <class Call>
+auto with_copied_name(const char* name, std::error_code& ec, Call call) noexcept
+    -> decltype(call(std::string())) {
+  if (name == nullptr) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return {};
+  }
+  try {
+    return call(std::string(name));
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};
+  }
+}
+
+}  // namespace
+
+SharedMemoryObject SharedMemoryObject::create(const char* name, unsigned mode,
+                                              std::error_code& ec) noexcept {
+  return with_copied_name(name, ec, [&](std::string n) { return create(std::move(n), mode, ec); });
+}
+
+SharedMemoryObject SharedMemoryObject::open(const char* name, std::error_code& ec) noexcept {
+  return with_copied_name(name, ec, [&](std::string n) { return open(std::move(n), ec); });
+}
+
+SharedMemoryObject SharedMemoryObject::open_read_only(const char* name,
+                                                      std::error_code& ec) noexcept {
+  return with_copied_name(name, ec,
+                          [&](std::string n) { return open_read_only(std::move(n), ec); });
+}
+
+SharedMemoryObject SharedMemoryObject::open_or_create(const char* name, unsigned mode,
+                                                      std::error_code& ec) noexcept {
+  return with_copied_name(name, ec,
+                          [&](std::string n) { return open_or_create(std::move(n), mode, ec); });
+}
+
+SharedMemoryObject SharedMemoryObject::create_unique(const char* prefix, unsigned mode,
+                                                     std::error_code& ec) noexcept {
+  return with_copied_name(prefix, ec,
+                          [&](std::string n) { return create_unique(std::move(n), mode, ec); });
+}
+
+void SharedMemoryObject::remove(const char* name, std::error_code& ec) noexcept {
+  struct Done {};
+  with_copied_name(name, ec, [&](const std::string& n) {
+    remove(n, ec);
+    return Done{};
+  });
 }
 
 SharedMemoryObject SharedMemoryObject::create(std::string name, unsigned mode) {

@@ -67,6 +67,10 @@ detail::Failure wake(std::uint32_t* word, int count, int& woken) noexcept {
 SharedFutex::SharedFutex(std::span<std::byte> bytes, std::size_t offset)
     : word_(&object_at<std::uint32_t>(bytes, offset)) {}
 
+SharedFutex::SharedFutex(std::span<std::byte> bytes, std::size_t offset,
+                         std::error_code& ec) noexcept
+    : word_(object_at<std::uint32_t>(bytes, offset, ec)) {}
+
 WaitResult SharedFutex::wait(std::uint32_t expected, std::chrono::nanoseconds timeout) const {
   WaitResult result{};
   if (detail::Failure failure = wait_on(word_, expected, timeout, result))
