@@ -109,6 +109,36 @@ TEST_CASE("A file mapped inside a reservation lands at the offset and goes back 
   CHECK(tail.data()[0] == std::byte(test::pattern(1, 100)[0]));
 }
 
+TEST_CASE("An empty view or region asked to be placed is refused, creating nothing",
+          "[address][reservation]") {
+  test::TempDir dir;
+  AddressReservation reservation(16 * page_size());
+  const std::string empty = dir.file("empty");
+  test::write_file(empty, "");
+  // Placed nowhere, it would grow outside the reservation later: refused at once instead.
+  std::error_code ec;
+  auto file = MappedFile<Access::Write>::open(empty, {.placement = reservation.at(0)}, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(file.fd() < 0);
+  CHECK_THROWS_WITH(MappedFile<Access::Read>(empty, {.length = 0, .placement = reservation.at(0)}),
+                    Catch::Contains("an empty view cannot be placed"));
+  // A file the call would create empty is refused and not left behind.
+  const std::string fresh = dir.file("fresh");
+  CHECK_THROWS_AS(MappedFile<Access::Write>(
+                      fresh, {.creation = Creation::CreateNew, .placement = reservation.at(0)}),
+                  Error);
+  CHECK_FALSE(std::filesystem::exists(fresh));
+  CHECK_THROWS_WITH(AnonymousRegion(0, {.placement = reservation.at(0)}),
+                    Catch::Contains("an empty region cannot be placed"));
+  CHECK(reservation.used() == 0);
+  // With a byte it is placed, and grows in place.
+  test::write_file(empty, "x");
+  MappedFile<Access::Write> placed(empty, {.placement = reservation.at(0)});
+  CHECK(placed.data() == reservation.data());
+  placed.resize(2 * page_size());
+  CHECK(placed.data() == reservation.data());
+}
+
 TEST_CASE("Views inside a reservation never overlap, stay inside, and fail leaving nothing",
           "[address][reservation]") {
   AddressReservation reservation(8 * page_size());

@@ -89,5 +89,16 @@ TEST_CASE("page_cache_stats refuses bad input clearly", "[residency]") {
     CHECK(e.operation() == "open");
     CHECK(e.path() == dir.file("missing"));
   }
+  // The NUL-terminated form: a literal keeps the error_code form noexcept (no string is built).
+  static_assert(noexcept(mmapxx::page_cache_stats("/no/such/file", 0, 1, ec)));
+  mmapxx::page_cache_stats("/no/such/file", 0, 1, ec);
+  CHECK(ec == std::errc::no_such_file_or_directory);
+  mmapxx::page_cache_stats(static_cast<const char*>(nullptr), 0, 1, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  mmapxx::page_cache_stats("", 0, 1, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  mmapxx::page_cache_stats(std::filesystem::path(std::string("a\0b", 3)), 0, 1, ec);
+  CHECK(ec == std::errc::invalid_argument);
+  CHECK(mmapxx::page_cache_stats(path.c_str()).pages == 1);
   ::close(fd);
 }

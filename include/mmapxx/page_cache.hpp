@@ -60,5 +60,12 @@ PageCacheStats page_cache_stats(const std::filesystem::path& path, std::uint64_t
 /// Same; errors go to ec.
 PageCacheStats page_cache_stats(const std::filesystem::path& path, std::uint64_t offset,
                                 std::uint64_t length, std::error_code& ec) noexcept;
+/// Same for a NUL-terminated path (a null pointer or "" is invalid_argument before any
+/// syscall); the error_code form builds no string, so a literal argument keeps it noexcept.
+PageCacheStats page_cache_stats(const char* path, std::uint64_t offset = 0,
+                                std::uint64_t length = to_end_of_file);
+/// Same; errors go to ec.
+PageCacheStats page_cache_stats(const char* path, std::uint64_t offset, std::uint64_t length,
+                                std::error_code& ec) noexcept;
 
 }  // namespace mmapxx

@@ -37,7 +37,11 @@ const char* AnonymousRegion::label() const noexcept {
 
 detail::Failure AnonymousRegion::map(std::size_t size) noexcept {
   protection_ = Protection::Read | Protection::Write;
-  if (size == 0) return {};
+  if (size == 0) {
+    if (options_.placement.reservation || options_.placement.address)
+      return detail::invalid_argument("mmap", "an empty region cannot be placed: give it a size");
+    return {};
+  }
   if (options_.dev_zero && options_.huge_pages == HugePages::Explicit)
     return detail::invalid_argument("mmap", "huge_pages: Explicit cannot be backed by /dev/zero");
   detail::MapRequest request;

@@ -411,6 +411,11 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
     return detail::make_failure("mmap", ENODEV, "not a regular file: give a length");
   }
 
+  // An empty view has no pages, so it has no address to put anywhere: refuse the placement
+  // rather than map the view somewhere else when it first grows.
+  if (length == 0 && (options.placement.reservation || options.placement.address))
+    return detail::invalid_argument(
+        "mmap", "an empty view cannot be placed: give the file or range at least one byte");
   offset_ = offset;
   this->protection_ = protection_of(A);
   // The mapping keeps its own descriptor for resize(). Write duplicates a caller's, so closing

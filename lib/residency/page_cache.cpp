@@ -119,19 +119,26 @@ Failure stats_of(int fd, std::uint64_t offset, std::uint64_t length, const char*
   return by_mincore(fd, first, bytes, label, out);
 }
 
-Failure stats_of_path(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
-                      PageCacheStats& out) {
-  const std::string name = path.string();
-  if (name.empty() || name.find('\0') != std::string::npos)
-    return detail::invalid_argument("open", "path is empty or holds a NUL byte");
+Failure stats_of_name(const char* name, std::uint64_t offset, std::uint64_t length,
+                      PageCacheStats& out) noexcept {
+  if (name == nullptr) return detail::invalid_argument("open", "path is a null pointer");
+  if (*name == '\0') return detail::invalid_argument("open", "path is empty or holds a NUL byte");
   int fd;
   do {
-    fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    fd = ::open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return make_failure("open", errno);
-  const Failure f = stats_of(fd, offset, length, name.c_str(), out);
+  const Failure f = stats_of(fd, offset, length, name, out);
   ::close(fd);
   return f;
+}
+
+Failure stats_of_path(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
+                      PageCacheStats& out) noexcept {
+  const std::string& name = path.native();
+  if (name.find('\0') != std::string::npos)
+    return detail::invalid_argument("open", "path is empty or holds a NUL byte");
+  return stats_of_name(name.c_str(), offset, length, out);
 }
 
 }  // namespace
@@ -166,6 +173,20 @@ PageCacheStats page_cache_stats(const std::filesystem::path& path, std::uint64_t
     ec = std::make_error_code(std::errc::not_enough_memory);
     out = {};
   }
+  return out;
+}
+
+PageCacheStats page_cache_stats(const char* path, std::uint64_t offset, std::uint64_t length) {
+  PageCacheStats out;
+  if (const Failure f = stats_of_name(path, offset, length, out))
+    detail::raise(f, path ? path : "");
+  return out;
+}
+
+PageCacheStats page_cache_stats(const char* path, std::uint64_t offset, std::uint64_t length,
+                                std::error_code& ec) noexcept {
+  PageCacheStats out;
+  if (detail::report(stats_of_name(path, offset, length, out), ec)) out = {};
   return out;
 }
 
