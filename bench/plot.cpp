@@ -1,6 +1,7 @@
 #include "plot.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -38,6 +39,69 @@ std::string colors() {
   for (int i = 0; i < 12; ++i)
     out += "set linetype " + std::to_string(i + 1) + " lc rgb '" + palette[i] + "'\n";
   return out;
+}
+
+// The beyond scenario's throughput over time: one chart per case (and thread count), one line
+// per method, x = slice (each the same number of reads, in order), y = reads per second.
+int write_over_time_plots(const std::string& dir, const Context& ctx) {
+  std::vector<std::string> charts;
+  const auto chart_of = [](const Result& r) {
+    const bool two = r.method.find(", 2 threads") != std::string::npos;
+    return r.case_name + (two ? ", 2 threads" : ", 1 thread");
+  };
+  for (const Result& r : ctx.results)
+    if (!r.over_time.empty()) add_unique(charts, chart_of(r));
+  int made = 0;
+  for (const std::string& chart : charts) {
+    std::vector<const Result*> rows;
+    std::size_t slices = 0;
+    for (const Result& r : ctx.results)
+      if (!r.over_time.empty() && chart_of(r) == chart) {
+        rows.push_back(&r);
+        slices = std::max(slices, r.over_time.size());
+      }
+    std::string name = chart;
+    for (char& ch : name)
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '-';
+    const std::string base = dir + "/" + name;
+    {
+      std::ofstream dat(base + ".dat");
+      dat << "slice";
+      for (const Result* r : rows) dat << '\t' << r->method;
+      dat << '\n';
+      for (std::size_t k = 0; k < slices; ++k) {
+        dat << k + 1;
+        for (const Result* r : rows) {
+          if (k < r->over_time.size() && r->over_time[k] > 0)
+            dat << '\t' << 1e9 / r->over_time[k];
+          else
+            dat << "\t-";
+        }
+        dat << '\n';
+      }
+    }
+    {
+      std::ofstream gp(base + ".gp");
+      gp << "set terminal pngcairo size 1200,560 font 'sans,9'\n"
+         << "set output " << quoted(base + ".png") << "\n"
+         << "set title " << quoted("mmbench " + chart + ": throughput over time, from a cold start")
+         << "\n"
+         << "set termoption noenhanced\n"
+         << colors() << "set datafile separator '\\t'\nset datafile missing '-'\n"
+         << "set key outside right top vertical font ',8'\nset grid\n"
+         << "set xlabel 'slice (each the same number of random 4 KiB reads, in order)'\n"
+         << "set ylabel 'reads per second (log scale)'\nset logscale y\n"
+         << "set xrange [1:" << std::max<std::size_t>(slices, 2) << "]\n"
+         << "plot for [i=2:" << rows.size() + 1 << "] " << quoted(base + ".dat")
+         << " using 1:i with linespoints title columnhead(i)\n";
+    }
+    const std::string command = "gnuplot " + quoted(base + ".gp");
+    if (std::system(command.c_str()) == 0)
+      ++made;
+    else
+      std::fprintf(stderr, "mmbench: gnuplot failed for %s\n", chart.c_str());
+  }
+  return made;
 }
 
 }  // namespace
@@ -109,7 +173,7 @@ int write_plots(const std::string& dir, const Context& ctx) {
     else
       std::fprintf(stderr, "mmbench: gnuplot failed for %s\n", scenario.c_str());
   }
-  return made;
+  return made + write_over_time_plots(dir, ctx);
 }
 
 }  // namespace mmbench

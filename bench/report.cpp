@@ -140,6 +140,11 @@ void write_json(const std::string& path, const Context& ctx, const MachineInfo& 
         << ", \"baseline\": " << json_string(r.baseline);
     if (r.goal)
       out << ", \"goal\": " << *r.goal << ", \"goal_verdict\": " << json_string(r.verdict());
+    if (!r.over_time.empty()) {
+      out << ", \"over_time_ns_per_op\": [";
+      for (std::size_t k = 0; k < r.over_time.size(); ++k) out << (k ? ", " : "") << r.over_time[k];
+      out << "]";
+    }
     out << "}";
   }
   out << "],\n  \"notes\": [";

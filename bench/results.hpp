@@ -33,6 +33,8 @@ struct Result {
   RatioKind kind = RatioKind::Speedup;
   std::string baseline;  // the baseline method's name
   std::optional<double> goal{};
+  // Throughput over time (beyond): ns/op of each slice, in order; empty elsewhere.
+  std::vector<double> over_time{};
   // "met" (holds for every repeat), "noise" (the median meets it, the spread does not), "no",
   // or empty without a goal.
   std::string verdict() const;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 #include <mmapxx/mmapxx.hpp>
 
@@ -82,6 +83,110 @@ std::vector<Method> beyond_methods(const std::string& path,
   return m;
 }
 
+void add_notes(Context& ctx, const std::vector<std::string>& notes) {
+  for (const std::string& n : notes)
+    if (std::find(ctx.notes.begin(), ctx.notes.end(), n) == ctx.notes.end()) ctx.notes.push_back(n);
+}
+
+// Every other offset of a slice, from `first`: one thread's share.
+std::shared_ptr<std::vector<std::uint64_t>> share(const std::vector<std::uint64_t>& all,
+                                                  std::size_t first, std::size_t step) {
+  auto out = std::make_shared<std::vector<std::uint64_t>>();
+  for (std::size_t i = first; i < all.size(); i += step) out->push_back(all[i]);
+  return out;
+}
+
+// One case timed over time: every method from a cold start, its slices back to back, each
+// slice's reads split over `threads` threads (each takes every other read); one row per method
+// whose spread is over its slices, and a note with the series, major faults and reclaim.
+struct OverTime {
+  std::string path;
+  std::size_t size;
+  std::string state;
+  std::size_t slices;
+
+  void timed(Context& ctx, const MemoryCap& limit, const std::shared_ptr<Maps>& maps,
+             const std::string& case_name, int threads,
+             const std::vector<std::shared_ptr<std::vector<std::uint64_t>>>& slice_offsets,
+             double budget) const {
+    // methods[k][t]: slice k's methods over thread t's share of its reads (one io_uring ring
+    // each, so no two threads share one).
+    std::vector<std::vector<std::vector<Method>>> methods(slices);
+    std::vector<std::string> notes;
+    for (std::size_t k = 0; k < slices; ++k)
+      for (int t = 0; t < threads; ++t)
+        methods[k].push_back(beyond_methods(
+            path, share(*slice_offsets[k], static_cast<std::size_t>(t), threads), maps, notes));
+    add_notes(ctx, notes);
+    const std::size_t ops = slice_offsets[0]->size();
+    const std::string suffix = threads == 1 ? "" : ", 2 threads";
+    const std::size_t n = methods[0][0].size();
+    std::vector<std::vector<double>> per_slice(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      maps->reset(path);
+      const long majors = major_faults();
+      const long long out = limit.stat("pgpgout");
+      // A method that collapses (mapping without MADV_RANDOM: milliseconds per read) would take
+      // hours: it stops after the budget, and its row says how many slices it ran.
+      const double began = now_seconds();
+      for (std::size_t k = 0; k < slices && now_seconds() - began < budget; ++k) {
+        check_stop();
+        const double start = now_seconds();
+        if (threads == 1) {
+          Sink sink;
+          methods[k][0][i].run(sink);
+        } else {
+          std::thread helper([&] {
+            Sink sink;
+            methods[k][1][i].run(sink);
+          });
+          Sink sink;
+          methods[k][0][i].run(sink);
+          helper.join();
+        }
+        per_slice[i].push_back((now_seconds() - start) / static_cast<double>(ops) * 1e9);
+      }
+      std::string series =
+          per_slice[i].size() < slices
+              ? " (budget spent after " + std::to_string(per_slice[i].size()) + " slices)"
+              : "";
+      for (double v : per_slice[i]) series += " " + std::to_string(static_cast<long>(v));
+      ctx.notes.push_back(case_name + " " + methods[0][0][i].name + suffix +
+                          ": ns/op per slice of " + std::to_string(ops) + " reads:" + series +
+                          "; major faults " + std::to_string(major_faults() - majors) +
+                          ", cgroup pgpgout " +
+                          std::to_string(out < 0 ? -1 : limit.stat("pgpgout") - out));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<double> ratios;
+      for (std::size_t k = 0; k < per_slice[i].size() && k < per_slice[0].size(); ++k)
+        ratios.push_back(per_slice[0][k] / per_slice[i][k]);
+      const Spread v = spread_of(per_slice[i]);
+      const Spread q = spread_of(ratios);
+      Result r;
+      r.scenario = "beyond";
+      r.case_name = case_name;
+      r.method = methods[0][0][i].name + suffix;
+      r.size = size;
+      r.state = state;
+      r.unit = Unit::NsPerOp;
+      r.value = v.median;
+      r.value_min = v.min;
+      r.value_max = v.max;
+      r.ratio = q.median;
+      r.ratio_min = q.min;
+      r.ratio_max = q.max;
+      r.repeats = static_cast<int>(per_slice[i].size());
+      r.baseline = methods[0][0][0].name + suffix;
+      r.over_time = per_slice[i];
+      std::printf("  %-10s %-22s %-34s %8s  %10.3f ns/op  %5.2fx [%.2f-%.2f] (over time)\n",
+                  r.scenario.c_str(), r.case_name.c_str(), r.method.c_str(),
+                  size_label(r.size).c_str(), r.value, r.ratio, r.ratio_min, r.ratio_max);
+      ctx.results.push_back(std::move(r));
+    }
+  }
+};
+
 }  // namespace
 
 void scenario_beyond(Context& ctx) {
@@ -118,82 +223,29 @@ void scenario_beyond(Context& ctx) {
     std::mt19937_64 rng(45);
     std::uniform_int_distribution<std::uint64_t> pick(0, c.span / block - 1);
     std::vector<std::shared_ptr<std::vector<std::uint64_t>>> slice_offsets;
-    std::vector<std::vector<Method>> slice_methods;
-    std::vector<std::string> notes;
     for (std::size_t k = 0; k < slices; ++k) {
       auto o = std::make_shared<std::vector<std::uint64_t>>(ops / slices);
       for (auto& x : *o) x = pick(rng) * block;
       slice_offsets.push_back(o);
-      slice_methods.push_back(beyond_methods(path, o, maps, notes));
     }
-    for (const std::string& n : notes)
-      if (std::find(ctx.notes.begin(), ctx.notes.end(), n) == ctx.notes.end())
-        ctx.notes.push_back(n);
     const std::string case_name = std::string("beyond ") + c.name;
     if (cfg.verify) {
+      std::vector<std::string> notes;
+      const std::vector<Method> methods = beyond_methods(path, slice_offsets[0], maps, notes);
+      add_notes(ctx, notes);
       maps->reset(path);
       Group g{.scenario = "beyond",
               .case_name = case_name,
               .size = size,
               .state = state,
               .expected = random_digest(*slice_offsets[0])};
-      ctx.run(g, slice_methods[0]);
+      ctx.run(g, methods);
       continue;
     }
-    // Each method from a cold start, its slices back to back: ns/op per slice over time.
-    const std::size_t n = slice_methods[0].size();
-    std::vector<std::vector<double>> per_slice(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      maps->reset(path);
-      const long majors = major_faults();
-      const long long out = limit.stat("pgpgout");
-      // A method that collapses (mapping without MADV_RANDOM: milliseconds per read) would take
-      // hours: it stops after the budget, and its row says how many slices it ran.
-      const double budget = cfg.quick ? 5 : 30;
-      const double began = now_seconds();
-      for (std::size_t k = 0; k < slices && now_seconds() - began < budget; ++k) {
-        check_stop();
-        Sink sink;
-        const double start = now_seconds();
-        slice_methods[k][i].run(sink);
-        per_slice[i].push_back((now_seconds() - start) / static_cast<double>(ops / slices) * 1e9);
-      }
-      std::string series =
-          per_slice[i].size() < slices
-              ? " (budget spent after " + std::to_string(per_slice[i].size()) + " slices)"
-              : "";
-      for (double v : per_slice[i]) series += " " + std::to_string(static_cast<long>(v));
-      ctx.notes.push_back("beyond " + std::string(c.name) + " " + slice_methods[0][i].name +
-                          ": ns/op per slice of " + std::to_string(ops / slices) +
-                          " reads:" + series + "; major faults " +
-                          std::to_string(major_faults() - majors) + ", cgroup pgpgout " +
-                          std::to_string(out < 0 ? -1 : limit.stat("pgpgout") - out));
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      std::vector<double> ratios;
-      for (std::size_t k = 0; k < per_slice[i].size() && k < per_slice[0].size(); ++k)
-        ratios.push_back(per_slice[0][k] / per_slice[i][k]);
-      const Spread v = spread_of(per_slice[i]);
-      const Spread q = spread_of(ratios);
-      Result r;
-      r.scenario = "beyond";
-      r.case_name = case_name;
-      r.method = slice_methods[0][i].name;
-      r.size = size;
-      r.state = state;
-      r.unit = Unit::NsPerOp;
-      r.value = v.median;
-      r.value_min = v.min;
-      r.value_max = v.max;
-      r.ratio = q.median;
-      r.ratio_min = q.min;
-      r.ratio_max = q.max;
-      r.repeats = static_cast<int>(per_slice[i].size());
-      r.baseline = slice_methods[0][0].name;
-      std::printf("  %-10s %-22s %-34s %8s  %10.3f ns/op  %5.2fx [%.2f-%.2f] (over time)\n",
-                  r.scenario.c_str(), r.case_name.c_str(), r.method.c_str(),
-                  size_label(r.size).c_str(), r.value, r.ratio, r.ratio_min, r.ratio_max);
-      ctx.results.push_back(std::move(r));
+    const OverTime run{.path = path, .size = size, .state = state, .slices = slices};
+    for (int threads : {1, 2}) {
+      check_stop();
+      run.timed(ctx, limit, maps, case_name, threads, slice_offsets, cfg.quick ? 5 : 30);
     }
   }
 

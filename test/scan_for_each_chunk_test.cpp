@@ -1,6 +1,7 @@
 // for_each_chunk: every byte once and in order by each method, the Auto choice, stopping, errors
 // and truncation during the scan (an Error, never SIGBUS).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,4 +259,98 @@ TEST_CASE("for_each_chunk: an exception from fn passes through, file closed and 
     CHECK(mmapxx::test::open_fd_count() == fds);
     CHECK(mmapxx::test::mapping_count() == maps);
   }
+}
+
+TEST_CASE(
+    "for_each_chunk: a file that fstat calls empty but that reads bytes (procfs) is read "
+    "to its end",
+    "[scan]") {
+  // /proc files report st_size 0: Auto and Read go by read(2) to end of file, Map by the size.
+  for (ScanMethod method : {ScanMethod::Auto, ScanMethod::Read}) {
+    CAPTURE(static_cast<int>(method));
+    mmapxx::ScanResult result;
+    const std::string status = collect("/proc/self/status", {.method = method}, result);
+    CHECK(status.find("Name:") != std::string::npos);
+    CHECK(result.bytes == status.size());
+    // Longer than the first 128 KiB buffer, where the size comes from fstat (0 here).
+    if (::access("/proc/kallsyms", R_OK) == 0) {
+      const std::string symbols = collect("/proc/kallsyms", {.method = method}, result);
+      CHECK(result.bytes == symbols.size());
+      CHECK(symbols.size() > (128u << 10));
+    }
+  }
+  mmapxx::ScanResult result;
+  CHECK(collect("/proc/self/status", {.method = ScanMethod::Map}, result).empty());
+}
+
+// Minor faults per MiB to touch `length` bytes at `offset` of a fresh mapping of the file.
+double faults_per_mib(const std::string& path, std::size_t offset, std::size_t length) {
+  mmapxx::MappedFile<mmapxx::Access::Read> file(path);
+  rusage before{}, after{};
+  ::getrusage(RUSAGE_THREAD, &before);
+  for (std::size_t i = offset; i < offset + length; i += 4096)
+    (void)*static_cast<const volatile std::byte*>(file.data() + i);
+  ::getrusage(RUSAGE_THREAD, &after);
+  return static_cast<double>(after.ru_minflt - before.ru_minflt) /
+         static_cast<double>(length >> 20);
+}
+
+TEST_CASE("for_each_chunk: Auto judges the folios in the middle of the file, not at its start",
+          "[scan]") {
+  // The first 8 MiB written 4 KiB at a time (4 KiB folios, as readahead's ramp-up leaves the
+  // start of a file), the rest read back through readahead (large folios). Auto must map:
+  // every chunk after the first 128 KiB a 4 MiB window.
+  TempDir dir("/var/tmp");
+  const std::string path = dir.file("f");
+  const std::size_t head = 8 << 20, size = 160 << 20;
+  const std::string content = pattern(size);
+  {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    for (std::size_t at = 0; at < size;) {
+      const std::size_t piece = at < head ? 4096 : (1 << 20);
+      REQUIRE(::write(fd, content.data() + at, piece) == static_cast<ssize_t>(piece));
+      at += piece;
+    }
+    REQUIRE(::fdatasync(fd) == 0);
+    ::close(fd);
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  if (::posix_fadvise(fd, head, 0, POSIX_FADV_DONTNEED) != 0) {
+    ::close(fd);
+    std::puts("skipped: cannot evict the test file's pages here");
+    return;
+  }
+  std::vector<char> buffer(1 << 20);
+  for (off_t at = head; at < static_cast<off_t>(size); at += 1 << 20)
+    REQUIRE(::pread(fd, buffer.data(), buffer.size(), at) == 1 << 20);
+  ::close(fd);
+  // The window Auto probes: 4 MiB on a 2 MiB boundary in the middle of [128 KiB, size).
+  const std::size_t middle =
+      ((128 << 10) + (size - (128 << 10) - (4 << 20)) / 2) & ~((2u << 20) - 1);
+  const double head_faults = faults_per_mib(path, 128 << 10, 4 << 20);
+  const double middle_faults = faults_per_mib(path, middle, 4 << 20);
+  if (head_faults <= 12 || middle_faults > 12) {
+    std::printf(
+        "skipped: this kernel's folios do not make the case (%.1f faults/MiB at the start, "
+        "%.1f in the middle)\n",
+        head_faults, middle_faults);
+    return;
+  }
+  std::vector<std::size_t> sizes;
+  std::string got;
+  const auto result =
+      for_each_chunk(path,
+                     [&](std::span<const std::byte> c) {
+                       sizes.push_back(c.size());
+                       got.append(reinterpret_cast<const char*>(c.data()), c.size());
+                     },
+                     {.map_threshold = 0});
+  CHECK(got == content);
+  CHECK(result.method == ScanMethod::Map);
+  REQUIRE(sizes.size() >= 3);
+  CHECK(sizes[0] == 128u << 10);
+  CHECK(sizes[1] == 4u << 20);
+  CHECK(sizes[2] == 4u << 20);
 }
