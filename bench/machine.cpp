@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "files.hpp"
+#include "source_version.hpp"
 
 namespace mmbench {
 
@@ -58,6 +59,7 @@ MachineInfo machine_info(const std::string& dir) {
   info.emplace_back("dir filesystem", filesystem_type(dir));
   // Other work on the machine skews every number: say how busy it was.
   info.emplace_back("load average", load_average());
+  info.emplace_back("source", MMBENCH_SOURCE);
   info.emplace_back("compiler", __VERSION__);
 #ifdef NDEBUG
   info.emplace_back("assertions", "off");
