@@ -187,6 +187,12 @@ class MappingCore {
 
  private:
   ProtectionState* state() const noexcept;  // nullptr only when out of memory
+  // protect()'s work, shared by both overloads: `code` is 0 or the errno of the failure.
+  ProtectionGuard guard_pages(Protection protection, std::size_t offset, std::size_t length,
+                              int& code) const noexcept;
+  // protect()'s error, as the throwing overload reports it (`code` from guard_pages).
+  [[noreturn, gnu::cold]] void raise_protect(int code, std::size_t offset,
+                                             std::size_t length) const;
   template <class Call>
   Failure on_pages(const char* operation, std::size_t offset, std::size_t length,
                    Call call) const noexcept;

@@ -117,15 +117,27 @@ void MappingCore::reset() noexcept {
   }
 }
 
-ProtectionState* MappingCore::state() const noexcept {
-  ProtectionState* state = state_.load(std::memory_order_acquire);
-  if (state != nullptr) return state;
+namespace {
+
+// The record's first use on this mapping: kept out of state(), whose common case is one load.
+[[gnu::noinline, gnu::cold]] ProtectionState* make_state(std::atomic<ProtectionState*>& slot,
+                                                         Protection base) noexcept {
   ProtectionState* made = new (std::nothrow) ProtectionState;
   if (made == nullptr) return nullptr;
-  made->base.store(protection_, std::memory_order_relaxed);
-  if (state_.compare_exchange_strong(state, made, std::memory_order_acq_rel)) return made;
+  made->base.store(base, std::memory_order_relaxed);
+  ProtectionState* state = nullptr;
+  if (slot.compare_exchange_strong(state, made, std::memory_order_acq_rel)) return made;
   delete made;  // another thread made it first
   return state;
+}
+
+}  // namespace
+
+ProtectionState* MappingCore::state() const noexcept {
+  ProtectionState* state = state_.load(std::memory_order_acquire);
+  if (state != nullptr) [[likely]]
+    return state;
+  return make_state(state_, protection_);
 }
 
 Protection MappingCore::protection() const noexcept {
@@ -168,11 +180,7 @@ Failure MappingCore::set_protection_range(Protection protection, std::size_t off
   const std::size_t begin = static_cast<std::size_t>(span.begin - view.begin);
   std::lock_guard<ProtectionState::Lock> hold(record->lock);
   // Reserve first, so that nothing can fail once the pages have changed.
-  try {
-    record->layers.reserve(record->layers.size() + 1);
-  } catch (const std::bad_alloc&) {
-    return make_failure("mprotect", ENOMEM, "no memory for the record");
-  }
+  if (!record->reserve_layer()) return make_failure("mprotect", ENOMEM, "no memory for the record");
   if (::mprotect(span.begin, span.length, to_prot(protection)) != 0)
     return range_failure("mprotect", errno, offset, length);
   record->view_length = view.length;
@@ -324,28 +332,20 @@ Residency MappingCore::residency(std::size_t offset, std::size_t length,
 }
 
 // The mprotect is made here, not in ProtectionGuard: whatever runs after a syscall returns runs
-// with cold branch predictors, so the guard is built with nothing but stores after it.
-ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset,
-                                     std::size_t length) const {
-  std::error_code ec;
-  ProtectionGuard guard = protect(protection, offset, length, ec);
-  if (ec) {
-    PageSpan span;
-    or_throw(page_span_of("mprotect", offset, length, span), *this);
-    raise(range_failure("mprotect", ec.value(), offset, length == whole ? size_ - offset : length),
-          label());
-  }
-  return guard;
-}
-
-ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, std::size_t length,
-                                     std::error_code& ec) const noexcept {
+// with cold branch predictors, so the guard is built with nothing but stores after it. Both
+// protect() overloads inline this (no call layer, no std::error_code on the throwing path);
+// `code` is 0 or the errno: EINVAL for a range outside the view, ENOMEM when the record cannot
+// grow, else mprotect's.
+[[gnu::always_inline]] inline ProtectionGuard MappingCore::guard_pages(Protection protection,
+                                                                       std::size_t offset,
+                                                                       std::size_t length,
+                                                                       int& code) const noexcept {
+  code = 0;
   // page_span_of's checks, without building a Failure: the throwing protect() builds the message.
-  if (offset > size_ || (length != whole && length > size_ - offset)) {
-    ec = std::make_error_code(std::errc::invalid_argument);
+  if (offset > size_ || (length != whole && length > size_ - offset)) [[unlikely]] {
+    code = EINVAL;
     return {};
   }
-  ec.clear();
   if (length == whole) length = size_ - offset;
   if (length == 0) return {};
   const std::size_t page = page_size();
@@ -355,22 +355,22 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, 
   const PageSpan span{reinterpret_cast<std::byte*>(span_begin),
                       align_up(first + offset + length, std::uintptr_t{page}) - span_begin};
   ProtectionState* record = state();
-  if (record == nullptr) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+  if (record == nullptr) [[unlikely]] {
+    code = ENOMEM;
     return {};
   }
   const PageSpan view{reinterpret_cast<std::byte*>(view_begin),
                       align_up(first + size_, std::uintptr_t{page}) - view_begin};
   const std::size_t begin = span_begin - view_begin;
   std::lock_guard<ProtectionState::Lock> hold(record->lock);
-  try {
-    record->layers.reserve(record->layers.size() + 1);
-  } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+  // Room for the layer before the pages change, so that nothing can fail after; the record keeps
+  // its capacity, so only the first guard (or more live guards than ever before) allocates.
+  if (!record->reserve_layer()) [[unlikely]] {
+    code = ENOMEM;
     return {};
   }
-  if (::mprotect(span.begin, span.length, to_prot(protection)) != 0) {
-    ec.assign(errno, std::generic_category());
+  if (::mprotect(span.begin, span.length, to_prot(protection)) != 0) [[unlikely]] {
+    code = errno;
     return {};
   }
   const Protection before = record->at(begin);
@@ -380,6 +380,33 @@ ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, 
   record->pages = view.begin;
   ++record->guards;
   return ProtectionGuard(span.begin, span.length, before, record, id, begin);
+}
+
+ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset,
+                                     std::size_t length) const {
+  int code;
+  ProtectionGuard guard = guard_pages(protection, offset, length, code);
+  if (code != 0) [[unlikely]]
+    raise_protect(code, offset, length);
+  return guard;
+}
+
+void MappingCore::raise_protect(int code, std::size_t offset, std::size_t length) const {
+  PageSpan span;
+  or_throw(page_span_of("mprotect", offset, length, span), *this);
+  raise(range_failure("mprotect", code, offset, length == whole ? size_ - offset : length),
+        label());
+}
+
+ProtectionGuard MappingCore::protect(Protection protection, std::size_t offset, std::size_t length,
+                                     std::error_code& ec) const noexcept {
+  int code;
+  ProtectionGuard guard = guard_pages(protection, offset, length, code);
+  if (code != 0) [[unlikely]]
+    ec.assign(code, std::generic_category());
+  else
+    ec.clear();
+  return guard;
 }
 
 }  // namespace mmapxx::detail

@@ -10,11 +10,8 @@
 
 namespace mmapxx::detail {
 
-int ProtectionState::apply(std::byte* pages, std::size_t begin, std::size_t end) const noexcept {
-  if (end == begin) return 0;
-  // No layer left (the usual end of a lone guard): the base, in one call.
-  if (layers.empty())
-    return ::mprotect(pages + begin, end - begin, to_prot(base.load(std::memory_order_relaxed)));
+int ProtectionState::apply_runs(std::byte* pages, std::size_t begin,
+                                std::size_t end) const noexcept {
   std::size_t run = begin;
   Protection run_protection = Protection::None;
   for (std::size_t at = begin; at < end;) {

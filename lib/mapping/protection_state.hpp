@@ -3,10 +3,13 @@
 // live guards.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -71,8 +74,29 @@ struct ProtectionState {
 
   // mprotects [begin, end) (offsets; `pages` is the address of offset 0) to what the layers say,
   // one call per run of equal protection: one call when nothing else lies over the range. Call
-  // with `lock` held. Returns 0 or -1 with errno, as mprotect.
-  int apply(std::byte* pages, std::size_t begin, std::size_t end) const noexcept;
+  // with `lock` held. Returns 0 or -1 with errno, as mprotect. The usual end of a lone guard (no
+  // layer left: the base, in one call) is inline; several layers go through apply_runs.
+  int apply(std::byte* pages, std::size_t begin, std::size_t end) const noexcept {
+    if (end == begin) return 0;
+    if (layers.empty())
+      return ::mprotect(pages + begin, end - begin,
+                        static_cast<int>(base.load(std::memory_order_relaxed)));
+    return apply_runs(pages, begin, end);
+  }
+  int apply_runs(std::byte* pages, std::size_t begin, std::size_t end) const noexcept;
+
+  // Room for one more layer, allocated only when the record is full (it keeps its capacity).
+  // False when out of memory. Call with `lock` held.
+  bool reserve_layer() noexcept {
+    if (layers.size() < layers.capacity()) [[likely]]
+      return true;
+    try {
+      layers.reserve(layers.size() + 1);
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+    return true;
+  }
 
   // Records a permanent change: drops the layers (permanent or a guard's) it covers entirely; over
   // the whole view it becomes the base. Call with `lock` held. May throw std::bad_alloc.
