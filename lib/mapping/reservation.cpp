@@ -37,11 +37,12 @@ struct ReservationState {
   bool owned = true;                // the AddressReservation object still exists
 };
 
+std::atomic<std::size_t> reservations_live{0};
+
 namespace {
 
 std::mutex table_mutex;
 std::vector<ReservationState*> table;  // guarded by table_mutex
-std::atomic<std::size_t> live{0};
 
 constexpr int reserve_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
@@ -75,7 +76,7 @@ bool only_lost(const ReservationState& state) noexcept {
 // Unmaps the reservation, except ranges marked lost (they may hold another owner's mapping).
 void forget(ReservationState* state) noexcept {
   table.erase(std::find(table.begin(), table.end(), state));
-  live.fetch_sub(1, std::memory_order_relaxed);
+  reservations_live.fetch_sub(1, std::memory_order_relaxed);
   std::size_t from = 0;
   for (const auto& [offset, use] : state->uses) {
     if (offset > from) ::munmap(state->base + from, offset - from);
@@ -166,8 +167,7 @@ Failure reservation_claim(const Placement& placement, std::size_t length, int pr
   return {};
 }
 
-bool reservation_release(std::byte* begin, std::size_t length) noexcept {
-  if (live.load(std::memory_order_relaxed) == 0) return false;
+bool reservation_release_placed(std::byte* begin, std::size_t length) noexcept {
   std::lock_guard lock(table_mutex);
   ReservationState* state = find(begin);
   if (state == nullptr) return false;
@@ -202,7 +202,7 @@ void reservation_unclaim(std::byte* begin, std::size_t length) noexcept {
 
 bool reservation_resize(std::byte* begin, std::size_t old_length, std::size_t new_length,
                         Failure& failure) noexcept {
-  if (live.load(std::memory_order_relaxed) == 0) return false;
+  if (reservations_live.load(std::memory_order_relaxed) == 0) return false;
   std::lock_guard lock(table_mutex);
   ReservationState* state = find(begin);
   if (state == nullptr) return false;
@@ -243,7 +243,7 @@ detail::Failure reserve(std::size_t size, detail::ReservationState*& out) noexce
   try {
     std::lock_guard lock(detail::table_mutex);
     detail::table.push_back(state);
-    detail::live.fetch_add(1, std::memory_order_relaxed);
+    detail::reservations_live.fetch_add(1, std::memory_order_relaxed);
   } catch (const std::bad_alloc&) {
     ::munmap(base, length);
     delete state;
