@@ -64,7 +64,7 @@ Failure copy_or_fail(Assign assign) noexcept {
 }
 
 // Offsets and lengths that no file or view can have, refused before any syscall.
-Failure check_range(const MapOptions& options) noexcept {
+[[gnu::noinline]] Failure check_range_of(const MapOptions& options) noexcept {
   if (options.offset > max_file_offset)
     return detail::make_failure("mmap", EOVERFLOW,
                                 "offset %" PRIu64 " is past 2^63-1, the largest file offset",
@@ -82,6 +82,13 @@ Failure check_range(const MapOptions& options) noexcept {
                                   options.offset, length);
   }
   return {};
+}
+
+// check_range_of, inline for the common options (no length, a valid offset): no call.
+inline Failure check_range(const MapOptions& options) noexcept {
+  if (options.offset <= max_file_offset && !options.length) [[likely]]
+    return {};
+  return check_range_of(options);
 }
 
 // The creation options, refused before any syscall where they cannot apply.

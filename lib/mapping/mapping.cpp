@@ -100,7 +100,7 @@ MappingCore::~MappingCore() {
 }
 
 void MappingCore::reset() noexcept {
-  unmap_view({data_, size_, mapped_});
+  unmap_view(data_, size_, mapped_);
   data_ = nullptr;
   size_ = 0;
   mapped_ = 0;

@@ -263,9 +263,9 @@ PageSpan mapped_pages(const View& view) noexcept {
 
 }  // namespace
 
-void unmap_view(View view) noexcept {
-  if (view.data == nullptr) return;
-  const PageSpan pages = mapped_pages(view);
+void unmap_view(std::byte* data, std::size_t size, std::size_t mapped) noexcept {
+  if (data == nullptr) return;
+  const PageSpan pages = mapped_pages({data, size, mapped});
   registry_remove(pages.begin);
   // A view placed in a reservation goes back to reserved, so nobody else can map there.
   if (!reservation_release(pages.begin, pages.length)) ::munmap(pages.begin, pages.length);

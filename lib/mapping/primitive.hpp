@@ -51,7 +51,13 @@ struct View {
 [[gnu::visibility("hidden")]] Failure map_plain(std::size_t length, std::uint64_t offset, int prot,
                                                 int flags, int fd, const char* label,
                                                 std::size_t label_length, View& out) noexcept;
-[[gnu::visibility("hidden")]] void unmap_view(View view) noexcept;
+// Unmaps a view made by map_view (nothing for a null data); the three fields of View, passed in
+// registers.
+[[gnu::visibility("hidden")]] void unmap_view(std::byte* data, std::size_t size,
+                                              std::size_t mapped) noexcept;
+inline void unmap_view(View view) noexcept {
+  unmap_view(view.data, view.size, view.mapped);
+}
 // Resizes a non-empty view to a non-zero size, moving it if it must. The mapped length is
 // rounded up to `granule` (0: the page size; the huge page size for MAP_HUGETLB memory). Works
 // whatever was done to parts of the view (protect, advise, write tracking split it into several
