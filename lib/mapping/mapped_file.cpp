@@ -92,7 +92,8 @@ inline Failure check_range(const MapOptions& options) noexcept {
 }
 
 // The creation options, refused before any syscall where they cannot apply.
-Failure check_creation(Access access, const MapOptions& options, bool by_path) noexcept {
+[[gnu::noinline]] Failure check_creation_of(Access access, const MapOptions& options,
+                                            bool by_path) noexcept {
   const bool creates = options.creation != Creation::OpenExisting;
   if (!by_path && (creates || options.initial_size != 0))
     return detail::invalid_argument(
@@ -133,6 +134,15 @@ Failure check_creation(Access access, const MapOptions& options, bool by_path) n
                                       *options.length, options.offset, options.initial_size);
   }
   return {};
+}
+
+// check_creation_of, inline for the common options (open an existing file, no initial_size, a
+// valid mode), which pass every check whatever the access and however the file is named.
+inline Failure check_creation(Access access, const MapOptions& options, bool by_path) noexcept {
+  if (options.creation == Creation::OpenExisting && options.initial_size == 0 &&
+      options.mode <= 07777) [[likely]]
+    return {};
+  return check_creation_of(access, options, by_path);
 }
 
 // The map primitive with every option MapOptions can ask for (populate, advice, lock, huge pages,
