@@ -32,11 +32,6 @@ Failure open_fd(const std::string& path, int flags, mode_t mode, int& fd) noexce
   return open_fd(path.c_str(), flags, mode, fd);
 }
 
-void close_fd(int& fd) noexcept {
-  if (fd >= 0) ::close(fd);  // no retry on EINTR: on Linux the descriptor is gone either way
-  fd = -1;
-}
-
 Failure stat_fd(int fd, FileInfo& out) noexcept {
   struct stat st;  // fstat fills it: no need to clear it first
   if (::fstat(fd, &st) != 0) return make_failure("fstat", errno);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <limits>
@@ -23,7 +24,11 @@ Failure check_path(const char* operation, std::string_view path) noexcept;
 // open(2) with O_CLOEXEC always added. The std::string form also refuses embedded NUL bytes.
 Failure open_fd(const char* path, int flags, mode_t mode, int& fd) noexcept;
 Failure open_fd(const std::string& path, int flags, mode_t mode, int& fd) noexcept;
-void close_fd(int& fd) noexcept;  // closes and sets -1; ignores -1
+// Closes and sets -1; ignores -1. Inline: a destructor with no descriptor makes no call.
+inline void close_fd(int& fd) noexcept {
+  if (fd >= 0) ::close(fd);  // no retry on EINTR: on Linux the descriptor is gone either way
+  fd = -1;
+}
 
 struct FileInfo {
   std::uint64_t size = 0;
