@@ -67,16 +67,15 @@ void unlock_writers() noexcept {
   writing.clear(std::memory_order_release);
 }
 
+// fork() waits for a writer in progress, so a child never inherits the lock held by a thread it
+// does not have. Registered when the library is loaded (before any thread of the program can map
+// through it), not checked on every lock.
+[[maybe_unused]] const bool fork_safe =
+    ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
+
 class WriterLock {
  public:
-  WriterLock() noexcept {
-    // fork() waits for a writer in progress, so a child never inherits the lock held by a
-    // thread it does not have.
-    static const bool fork_safe =
-        ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
-    (void)fork_safe;
-    lock_writers();
-  }
+  WriterLock() noexcept { lock_writers(); }
   ~WriterLock() { unlock_writers(); }
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
