@@ -147,28 +147,11 @@ Failure map_view(const MapRequest& request, View& out) noexcept {
                    request.label, request.label_length, out);
 }
 
-Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
-                  const char* label, std::size_t label_length, View& out) noexcept {
-  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page) must not wrap:
-  // refused before any syscall.
-  if (length > max_view_size) [[unlikely]]
+Failure map_plain_failure(std::size_t length, std::uint64_t offset, int code) noexcept {
+  if (code == 0)
     return invalid_argument("mmap", "length %zu is larger than any mapping can be (PTRDIFF_MAX)",
                             length);
-  const std::size_t page = page_size();
-  const std::uint64_t aligned_offset = align_down(offset, std::uint64_t{page});
-  const std::size_t head = static_cast<std::size_t>(offset - aligned_offset);
-  const std::size_t mapped = align_up(head + length, page);
-  void* base = ::mmap(nullptr, mapped, prot, flags, fd, static_cast<off_t>(aligned_offset));
-  if (base == MAP_FAILED) [[unlikely]]
-    return range_failure("mmap", errno, offset, length);
-  if (label_length != SIZE_MAX)
-    registry_add(static_cast<std::byte*>(base), mapped, label, label_length, aligned_offset);
-  else
-    registry_add(static_cast<std::byte*>(base), mapped, label, aligned_offset);
-  out.data = static_cast<std::byte*>(base) + head;
-  out.size = length;
-  out.mapped = mapped;
-  return {};
+  return range_failure("mmap", code, offset, length);
 }
 
 static Failure map_options(const MapRequest& request, View& out) noexcept {

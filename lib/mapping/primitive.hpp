@@ -2,11 +2,16 @@
 // fault registry and page alignment live in a single place.
 #pragma once
 
+#include <sys/mman.h>
+#include <sys/types.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "mapping/registry.hpp"
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
 #include "mmapxx/mapping.hpp"
@@ -45,12 +50,36 @@ struct View {
 };
 
 [[gnu::visibility("hidden")]] Failure map_view(const MapRequest& request, View& out) noexcept;
+// map_plain's failures, out of line: `code` 0 for a length past PTRDIFF_MAX, else mmap's errno.
+[[gnu::visibility("hidden"), gnu::cold]] Failure map_plain_failure(std::size_t length,
+                                                                   std::uint64_t offset,
+                                                                   int code) noexcept;
 // map_view for a request with no option beyond prot and flags (no populate, advice, lock, huge
 // pages, no_reserve or placement): one mmap, then the registry. The common case, without building
-// a MapRequest. label_length is strlen(label), or SIZE_MAX for "not known".
-[[gnu::visibility("hidden")]] Failure map_plain(std::size_t length, std::uint64_t offset, int prot,
-                                                int flags, int fd, const char* label,
-                                                std::size_t label_length, View& out) noexcept;
+// a MapRequest, inline in its callers (no call layer between mmap's return and the caller).
+// label_length is strlen(label), or SIZE_MAX for "not known".
+inline Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
+                         const char* label, std::size_t label_length, View& out) noexcept {
+  // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page) must not wrap:
+  // refused before any syscall.
+  if (length > max_view_size) [[unlikely]]
+    return map_plain_failure(length, offset, 0);
+  const std::size_t page = page_size();
+  const std::uint64_t aligned_offset = align_down(offset, std::uint64_t{page});
+  const std::size_t head = static_cast<std::size_t>(offset - aligned_offset);
+  const std::size_t mapped = align_up(head + length, page);
+  void* base = ::mmap(nullptr, mapped, prot, flags, fd, static_cast<off_t>(aligned_offset));
+  if (base == MAP_FAILED) [[unlikely]]
+    return map_plain_failure(length, offset, errno);
+  if (label_length != SIZE_MAX)
+    registry_add(static_cast<std::byte*>(base), mapped, label, label_length, aligned_offset);
+  else
+    registry_add(static_cast<std::byte*>(base), mapped, label, aligned_offset);
+  out.data = static_cast<std::byte*>(base) + head;
+  out.size = length;
+  out.mapped = mapped;
+  return {};
+}
 // Unmaps a view made by map_view (nothing for a null data); the three fields of View, passed in
 // registers.
 [[gnu::visibility("hidden")]] void unmap_view(std::byte* data, std::size_t size,
