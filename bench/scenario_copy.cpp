@@ -120,6 +120,17 @@ std::string sparse_file(Context& ctx, std::size_t size) {
   return path;
 }
 
+// The bare copy_file_range loop: what a program that knows nothing of holes or extents does.
+void copy_range_loop(const std::string& src, const std::string& dst, std::size_t size) {
+  Fd in(src, O_RDONLY);
+  Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
+  for (std::size_t left = size; left > 0;) {
+    const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, left, 0);
+    if (n <= 0) throw std::runtime_error("copy_file_range");
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
 // What a durable copy waits for: the file's data, then the directory entry naming it.
 void sync_copy(const std::string& dst) {
   {
@@ -227,15 +238,7 @@ void scenario_copy(Context& ctx) {
         check_copy(s, dst);
       }));
     m.push_back(timed(samples, "copy_file_range", [=](Sink& s) {
-      {
-        Fd in(src, O_RDONLY);
-        Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
-        for (std::size_t left = size; left > 0;) {
-          const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, left, 0);
-          if (n <= 0) throw std::runtime_error("copy_file_range");
-          left -= static_cast<std::size_t>(n);
-        }
-      }
+      copy_range_loop(src, dst, size);
       sync_copy(dst);
       check_copy(s, dst);
     }));
@@ -282,15 +285,7 @@ void scenario_copy(Context& ctx) {
       check_copy(s, dst);
     }));
     m.push_back(timed(samples, "copy_file_range", [=](Sink& s) {
-      {
-        Fd in(src, O_RDONLY);
-        Fd out(dst, O_WRONLY | O_CREAT | O_TRUNC);
-        for (std::size_t left = size; left > 0;) {
-          const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, left, 0);
-          if (n <= 0) throw std::runtime_error("copy_file_range");
-          left -= static_cast<std::size_t>(n);
-        }
-      }
+      copy_range_loop(src, dst, size);
       check_copy(s, dst);
     }));
     return m;

@@ -14,19 +14,13 @@
 #include "mmapxx/page.hpp"
 #include "mmapxx/reservation.hpp"
 #include "mmapxx/spsc_queue.hpp"
+#include "support.hpp"
 
 using namespace mmapxx;
 
 namespace {
 
-std::string what_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::what_of;
 
 std::string n(std::uint64_t value) {
   return std::to_string(value);

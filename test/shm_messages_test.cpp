@@ -11,21 +11,11 @@
 #include "mmapxx/memfd.hpp"
 #include "mmapxx/shared_memory.hpp"
 #include "mmapxx/sysv.hpp"
+#include "support.hpp"
 
 using namespace mmapxx;
 
-namespace {
-
-std::string what_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-}  // namespace
+using test::what_of;
 
 TEST_CASE("Errors about numbered objects name the number", "[shm][messages]") {
   CHECK(what_of([] { SysVSharedMemory::attach(-1, false); }) ==

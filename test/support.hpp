@@ -16,7 +16,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "mmapxx/error.hpp"
+
 namespace mmapxx::test {
+
+// The message of the Error a call throws, or "(no error)": for tests that pin messages verbatim.
+inline std::string what_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr bool mlock_is_real = false;  // ASan intercepts mlock() as a no-op
