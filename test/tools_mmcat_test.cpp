@@ -1,21 +1,9 @@
 // mmcat against tail/head, its argument parsing, exit codes, closed pipes and truncation.
 #include <catch2/catch.hpp>
-#include <random>
 
 #include "tools_support.hpp"
 
 using namespace mmapxx::test;
-
-namespace {
-
-std::string random_bytes(std::size_t size) {
-  std::mt19937 rng(42);
-  std::string s(size, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-}  // namespace
 
 TEST_CASE("mmcat writes the same bytes as tail -c | head -c", "[tools][mmcat]") {
   ScratchDir dir;

@@ -23,16 +23,6 @@ bool supports_o_tmpfile(const std::string& dir) {
   return true;
 }
 
-std::string random_bytes(std::size_t size, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(size, '\0');
-  for (std::size_t i = 0; i + 8 <= size; i += 8) {
-    const std::uint64_t v = rng();
-    std::memcpy(s.data() + i, &v, 8);
-  }
-  return s;
-}
-
 // Names in `dir` other than the source and the destination.
 std::vector<std::string> leftovers(const std::filesystem::path& dir) {
   std::vector<std::string> names;

@@ -3,20 +3,12 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
-#include <random>
 
 #include "tools_support.hpp"
 
 using namespace mmapxx::test;
 
 namespace {
-
-std::string bytes(std::size_t size, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(size, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 struct stat stat_of(const std::string& path) {
   struct stat st {};
@@ -43,9 +35,9 @@ TEST_CASE("mmcp copies several sources into a directory and goes on after a fail
   std::filesystem::create_directory(dir.file("mine"));
   std::filesystem::create_directory(dir.file("cps"));
   const std::string a = dir.file("a"), b = dir.file("b.bin"), c = dir.file("c");
-  write_file(a, bytes(100000, 1));
+  write_file(a, random_bytes(100000, 1));
   write_file(b, "");
-  write_file(c, bytes(3 << 20, 3));
+  write_file(c, random_bytes(3 << 20, 3));
 
   ToolResult r = run_tool(dir, {MMCP, a, b, c, dir.file("mine") + "/"});
   CHECK(r.exited(0));
@@ -109,7 +101,7 @@ TEST_CASE("mmcp -n never replaces an existing destination, as cp -n", "[tools][m
 TEST_CASE("mmcp -p keeps mode, owner and timestamps as cp -p does", "[tools][mmcp][options]") {
   ScratchDir dir;
   const std::string src = dir.file("src");
-  write_file(src, bytes(50000, 5));
+  write_file(src, random_bytes(50000, 5));
   REQUIRE(::chmod(src.c_str(), 0751) == 0);
   const bool root = ::geteuid() == 0;
   if (root) REQUIRE(::chown(src.c_str(), 1234, 2345) == 0);
@@ -152,7 +144,7 @@ TEST_CASE("mmcp --reflink: auto falls back, always fails clearly where cloning c
           "[tools][mmcp][options]") {
   ScratchDir dir;
   const std::string src = dir.file("src");
-  write_file(src, bytes(1 << 20, 9));
+  write_file(src, random_bytes(1 << 20, 9));
   // Does this filesystem clone? Ask cp, which tries FICLONE just as mmcp does.
   const bool clones = cp_status({"--reflink=always", src, dir.file("probe")}) == 0;
   std::filesystem::remove(dir.file("probe"));

@@ -14,13 +14,6 @@ using namespace mmapxx::test;
 
 namespace {
 
-std::string random_bytes(std::size_t size, unsigned seed = 7) {
-  std::mt19937 rng(seed);
-  std::string s(size, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
 std::vector<std::pair<off_t, off_t>> data_extents(const std::string& path) {
   std::vector<std::pair<off_t, off_t>> extents;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -6,20 +6,12 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
-#include <random>
 
 #include "tools_support.hpp"
 
 using namespace mmapxx::test;
 
 namespace {
-
-std::string bytes(std::size_t size, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(size, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 mode_t mode_of(const std::string& path) {
   struct stat st {};
@@ -46,7 +38,7 @@ TEST_CASE("mmcp copies a directory's worth of small files exactly, each with cp'
   for (std::size_t i = 0; i < 300; ++i) sizes.push_back(1 + (i * 7919) % (64 << 10));
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const std::string src = dir.file((i % 2 ? "src/a/b/f" : "src/f") + std::to_string(i));
-    write_file(src, bytes(sizes[i], static_cast<unsigned>(i)));
+    write_file(src, random_bytes(sizes[i], static_cast<unsigned>(i)));
     REQUIRE(::chmod(src.c_str(), i % 3 == 0 ? 0640 : 0755) == 0);
     argv.push_back(src);
   }
@@ -69,8 +61,8 @@ TEST_CASE("mmcp into a directory finds taken names as cp does: replaced, kept wi
   ScratchDir dir;
   std::filesystem::create_directory(dir.file("out"));
   const std::string a = dir.file("a"), b = dir.file("b"), c = dir.file("c");
-  write_file(a, bytes(5000, 1));
-  write_file(b, bytes(70000, 2));
+  write_file(a, random_bytes(5000, 1));
+  write_file(b, random_bytes(70000, 2));
   write_file(c, "c");
   write_file(dir.file("out/a"), "old a");
   REQUIRE(::chmod(dir.file("out/a").c_str(), 0604) == 0);
@@ -104,7 +96,7 @@ TEST_CASE("mmcp keeps the holes of a small sparse file", "[tools][mmcp][tree]") 
   {
     const int fd = ::open(src.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     REQUIRE(fd >= 0);
-    const std::string data = bytes(4096, 9);
+    const std::string data = random_bytes(4096, 9);
     REQUIRE(::pwrite(fd, data.data(), data.size(), 0) == 4096);
     REQUIRE(::pwrite(fd, data.data(), data.size(), 256 << 10) == 4096);
     REQUIRE(::ftruncate(fd, 512 << 10) == 0);
@@ -131,7 +123,7 @@ TEST_CASE("mmcp of a small file truncated under it fails with exit 1 and leaves 
     ScratchDir dir;
     std::filesystem::create_directory(dir.file("out"));
     const std::string src = dir.file("src");
-    write_file(src, bytes(64 << 10, 3));
+    write_file(src, random_bytes(64 << 10, 3));
     write_file(dir.file("out/src"), "the old destination");
     ToolRun run(dir, {MMCP, option, src, dir.file("out")}, true);
     REQUIRE(run.wait_paused());

@@ -9,10 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -105,6 +108,17 @@ inline ToolResult run_tool(const ScratchDir& dir, std::vector<std::string> argv)
 }
 
 // True when both files hold the same bytes (pread in 1 MiB pieces: fast for large files).
+// `size` pseudo-random bytes, the same for the same seed: contents a copy must reproduce exactly.
+inline std::string random_bytes(std::size_t size, unsigned seed = 7) {
+  std::mt19937_64 rng(seed);
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; i += 8) {
+    const std::uint64_t word = rng();
+    std::memcpy(s.data() + i, &word, std::min<std::size_t>(8, size - i));
+  }
+  return s;
+}
+
 inline bool same_contents(const std::string& a, const std::string& b) {
   const int fa = ::open(a.c_str(), O_RDONLY | O_CLOEXEC);
   const int fb = ::open(b.c_str(), O_RDONLY | O_CLOEXEC);
