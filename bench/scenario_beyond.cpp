@@ -15,6 +15,7 @@
 #include "cgroup.hpp"
 #include "direct.hpp"
 #include "io.hpp"
+#include "scan_methods.hpp"
 #include "scenarios.hpp"
 
 namespace mmbench {
@@ -261,21 +262,9 @@ void scenario_beyond(Context& ctx) {
             .timing = {.warmup = false, .prepare = [path] { evict(path); }}};
   auto buffer = std::make_shared<Buffer>(128 * KiB);
   ctx.run(seq, {{"read 128KiB", [=](Sink& s) { read_file(path, *buffer, s); }},
-                {"mmapxx default",
-                 [=](Sink& s) {
-                   MappedFile<Access::Read> f(path);
-                   s.consume(f.data(), f.size());
-                 }},
-                {"mmapxx advice=Sequential",
-                 [=](Sink& s) {
-                   MappedFile<Access::Read> f(path, {.advice = Advice::Sequential});
-                   s.consume(f.data(), f.size());
-                 }},
-                {"mmapxx for_each_chunk (auto)", [=](Sink& s) {
-                   mmapxx::for_each_chunk(path, [&](std::span<const std::byte> chunk) {
-                     s.consume(chunk.data(), chunk.size());
-                   });
-                 }}});
+                map_and_scan("mmapxx default", path),
+                map_and_scan("mmapxx advice=Sequential", path, {.advice = Advice::Sequential}),
+                chunk_scan(path)});
   maps.reset();
   ::unlink(path.c_str());
 }

@@ -7,6 +7,7 @@
 
 #include "direct.hpp"
 #include "io.hpp"
+#include "scan_methods.hpp"
 #include "scenarios.hpp"
 
 namespace mmbench {
@@ -48,16 +49,8 @@ void scenario_cold(Context& ctx) {
            s.consume(buffer->data(), static_cast<std::size_t>(r));
        }},
       {"read 1MiB", [=](Sink& s) { read_file(path, *big_buffer, s); }},
-      {"mmapxx default",
-       [=](Sink& s) {
-         MappedFile<Access::Read> f(path);
-         s.consume(f.data(), f.size());
-       }},
-      {"mmapxx advice=Sequential",
-       [=](Sink& s) {
-         MappedFile<Access::Read> f(path, {.advice = Advice::Sequential});
-         s.consume(f.data(), f.size());
-       }},
+      map_and_scan("mmapxx default", path),
+      map_and_scan("mmapxx advice=Sequential", path, {.advice = Advice::Sequential}),
       {"mmapxx MADV_SEQUENTIAL+WILLNEED",
        [=](Sink& s) {
          MappedFile<Access::Read> f(path);
@@ -72,16 +65,10 @@ void scenario_cold(Context& ctx) {
          s.consume(f.data(), f.size());
        }},
       // MADV_SEQUENTIAL at map time, then MADV_POPULATE_READ, in the constructor.
-      {"mmapxx advice=Sequential, populate", [=](Sink& s) {
-         MappedFile<Access::Read> f(path, {.populate = true, .advice = Advice::Sequential});
-         s.consume(f.data(), f.size());
-       }}};
-  // The library's helper must not lose here either: it probes the cache and reads.
-  seq_methods.push_back({"mmapxx for_each_chunk (auto)", [=](Sink& s) {
-                           mmapxx::for_each_chunk(path, [&](std::span<const std::byte> chunk) {
-                             s.consume(chunk.data(), chunk.size());
-                           });
-                         }});
+      map_and_scan("mmapxx advice=Sequential, populate", path,
+                   {.populate = true, .advice = Advice::Sequential}),
+      // The library's helper must not lose here either: it probes the cache and reads.
+      chunk_scan(path)};
   add_direct_sequential_methods(path, size, seq_methods, ctx.notes);
   ctx.run(seq, seq_methods);
 

@@ -46,6 +46,22 @@ void scan_populate_two_cores(const MappedFile<Access::Read>& file, Sink& sink) {
   helper.join();
 }
 
+Method map_and_scan(std::string name, std::string path, mmapxx::MapOptions options) {
+  return {std::move(name), [path = std::move(path), options](Sink& s) {
+            MappedFile<Access::Read> f(path, options);
+            s.consume(f.data(), f.size());
+          }};
+}
+
+Method chunk_scan(std::string path, std::shared_ptr<mmapxx::ScanMethod> chose) {
+  return {"mmapxx for_each_chunk (auto)", [path = std::move(path), chose](Sink& s) {
+            const mmapxx::ScanResult r = mmapxx::for_each_chunk(
+                path,
+                [&](std::span<const std::byte> chunk) { s.consume(chunk.data(), chunk.size()); });
+            if (chose) *chose = r.method;
+          }};
+}
+
 std::vector<Method> scan_methods(const std::string& path, std::size_t size,
                                  const std::vector<std::shared_ptr<Buffer>>& buffers,
                                  std::shared_ptr<mmapxx::ScanMethod> chose) {
@@ -54,27 +70,16 @@ std::vector<Method> scan_methods(const std::string& path, std::size_t size,
   m.push_back({"read 128KiB", [=](Sink& s) { read_file(path, *buffers[1], s); }});
   m.push_back({"read 4KiB", [=](Sink& s) { read_file(path, *buffers[0], s); }});
   m.push_back({"read 1MiB", [=](Sink& s) { read_file(path, *buffers[2], s); }});
-  m.push_back({"mmapxx default", [=](Sink& s) {
-                 MappedFile<Access::Read> f(path);
-                 s.consume(f.data(), f.size());
-               }});
-  m.push_back({"mmapxx populate (MAP_POPULATE)", [=](Sink& s) {
-                 MappedFile<Access::Read> f(path, {.populate = true});
-                 s.consume(f.data(), f.size());
-               }});
+  m.push_back(map_and_scan("mmapxx default", path));
+  m.push_back(map_and_scan("mmapxx populate (MAP_POPULATE)", path, {.populate = true}));
   m.push_back({"mmapxx MADV_POPULATE_READ", [=](Sink& s) {
                  MappedFile<Access::Read> f(path);
                  f.advise(Advice::PopulateRead);
                  s.consume(f.data(), f.size());
                }});
-  m.push_back({"mmapxx advice=Sequential", [=](Sink& s) {
-                 MappedFile<Access::Read> f(path, {.advice = Advice::Sequential});
-                 s.consume(f.data(), f.size());
-               }});
-  m.push_back({"mmapxx MADV_HUGEPAGE", [=](Sink& s) {
-                 MappedFile<Access::Read> f(path, {.huge_pages = mmapxx::HugePages::Transparent});
-                 s.consume(f.data(), f.size());
-               }});
+  m.push_back(map_and_scan("mmapxx advice=Sequential", path, {.advice = Advice::Sequential}));
+  m.push_back(
+      map_and_scan("mmapxx MADV_HUGEPAGE", path, {.huge_pages = mmapxx::HugePages::Transparent}));
   m.push_back({"mmapxx 2-core populate", [=](Sink& s) {
                  MappedFile<Access::Read> f(path);
                  scan_populate_two_cores(f, s);
@@ -92,13 +97,7 @@ std::vector<Method> scan_methods(const std::string& path, std::size_t size,
                }});
   // The library's helper: reads or maps per file (mmapxx/scan.hpp); the row to compare with
   // both "read 128KiB" (the base) and "mmapxx default".
-  m.push_back({"mmapxx for_each_chunk (auto)", [=](Sink& s) {
-                 const mmapxx::ScanResult r =
-                     mmapxx::for_each_chunk(path, [&](std::span<const std::byte> chunk) {
-                       s.consume(chunk.data(), chunk.size());
-                     });
-                 if (chose) *chose = r.method;
-               }});
+  m.push_back(chunk_scan(path, chose));
   m.push_back({"boost mapped_region", [=](Sink& s) {
                  namespace bip = boost::interprocess;
                  bip::file_mapping fm(path.c_str(), bip::read_only);
