@@ -159,3 +159,25 @@ TEST_CASE("A failing resize leaves file and mapping as they were") {
   unmapped.resize(10, ec);
   CHECK(ec == std::errc::bad_file_descriptor);
 }
+
+TEST_CASE("A detail longer than its inline capacity is cut and ends in ...") {
+  using mmapxx::detail::FailureDetail;
+  const std::string long_text(3 * FailureDetail::capacity, 'x');
+  // Through the printf form, as the library builds them (no allocation).
+  const auto failure = mmapxx::detail::invalid_argument("open", "name %s", long_text.c_str());
+  const std::string_view detail = failure.detail;
+  CHECK(detail.size() == FailureDetail::capacity);
+  CHECK(detail.substr(0, 5) == "name ");
+  CHECK(detail.substr(detail.size() - 3) == "...");
+  // Exactly at capacity nothing is cut.
+  const FailureDetail exact(std::string(FailureDetail::capacity, 'y'));
+  CHECK(exact.view() == std::string(FailureDetail::capacity, 'y'));
+  // The Error a user catches carries the cut text, never more.
+  try {
+    mmapxx::detail::raise(failure, "/p");
+    FAIL("no error");
+  } catch (const mmapxx::Error& e) {
+    CHECK(std::string(e.what()).find(std::string(detail)) != std::string::npos);
+    CHECK(std::string(e.what()).size() < 2 * FailureDetail::capacity);
+  }
+}
