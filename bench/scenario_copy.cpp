@@ -7,11 +7,17 @@
 // the clock stops (cp then fdatasync and a directory fsync, mmcp --fsync, copy_file_range then the
 // same syncs). The "tree" case copies 2,000 small files (1-64 KiB, from 20 directories) into one
 // directory with one command: cp SRC... DIR against mmcp SRC... DIR, where per-file syscalls
-// dominate. The destination is deleted, untimed, before every run.
+// dominate (mmcp with its default -j, and mmcp -j1 to show what the threads buy).
+// Before every run, untimed: the previous destination is deleted (its dirty pages dropped, not
+// written), syncfs(2) flushes the filesystem of --dir (whatever is still dirty or under writeback
+// there, and the ext4 journal), and a cold source is evicted; so no method's clock pays for the
+// writeback of the method before it, and each starts from the same state. /proc/meminfo's
+// Dirty + Writeback is read just before each clock starts; its largest value is printed as a note.
 // Besides the medians, each method's spread is printed as a note: min/median/max of its GB/s, and
 // of its speed relative to the cp run of the same round (the rounds are interleaved).
 #include <fcntl.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +25,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 
@@ -62,6 +69,46 @@ std::string find_mmcp(const Config& cfg) {
   std::error_code ec;
   return fs::exists(candidate, ec) ? fs::canonical(candidate, ec).string() : std::string();
 }
+
+// Dirty + Writeback of /proc/meminfo in KiB (-1 if unreadable).
+long dirty_kib() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  long value = 0, total = 0;
+  int found = 0;
+  while (in >> key >> value) {
+    if (key == "Dirty:" || key == "Writeback:") {
+      total += value;
+      ++found;
+    }
+    in.ignore(64, '\n');
+  }
+  return found == 2 ? total : -1;
+}
+
+// The untimed step before every run that makes the runs comparable: syncfs of the filesystem
+// the copies go to, then the dirty and writeback memory left, kept as the largest seen.
+class Settle {
+ public:
+  explicit Settle(std::string dir) : dir_(std::move(dir)) {}
+  void operator()() {
+    Fd fd(dir_, O_RDONLY | O_DIRECTORY);
+    if (::syncfs(fd.get()) != 0) throw std::runtime_error("syncfs " + dir_ + ": " + strerror(errno));
+    worst_kib_ = std::max(worst_kib_, dirty_kib());
+  }
+  // "Dirty+Writeback before the clock: at most N MiB"
+  void note(Context& ctx, const std::string& case_name) const {
+    if (ctx.config.verify) return;
+    const std::string line = "copy/" + case_name + ": Dirty+Writeback before each clock, after syncfs: at most " +
+                             std::to_string(worst_kib_ / 1024) + " MiB";
+    std::printf("  %s\n", line.c_str());
+    ctx.notes.push_back(line);
+  }
+
+ private:
+  std::string dir_;
+  long worst_kib_ = 0;
+};
 
 // Each method's own wall-clock times, round by round (the harness keeps only medians).
 using Samples = std::map<std::string, std::vector<double>>;
@@ -192,6 +239,11 @@ void scenario_copy_tree(Context& ctx, const std::string& mmcp) {
       run_program(mmcp_args);
       check_tree(s);
     }));
+    const std::vector<std::string> one_job = command({mmcp, "-q", "-j1"});
+    m.push_back(timed(samples, "mmcp -j1", [=](Sink& s) {
+      run_program(one_job);
+      check_tree(s);
+    }));
   }
   Group g{.scenario = "copy",
           .case_name = "tree of " + std::to_string(count) + " small files",
@@ -201,12 +253,15 @@ void scenario_copy_tree(Context& ctx, const std::string& mmcp) {
           .work = static_cast<double>(bytes),
           .repeats = ctx.config.repeats(9),
           .expected = std::nullopt};
-  g.timing.prepare = [dir] {
+  auto settle = std::make_shared<Settle>(ctx.files.path());
+  g.timing.prepare = [dir, settle] {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directory(dir);
+    (*settle)();
   };
   ctx.run(g, m);
   note_spread(ctx, g.case_name, *samples, m, bytes, g.timing.warmup);
+  settle->note(ctx, g.case_name);
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(ctx.files.temp_path("copy-tree-source"));
 }
@@ -320,17 +375,18 @@ void scenario_copy(Context& ctx) {
             .repeats = ctx.config.repeats(c.durable ? 5 : 7),
             .expected = c.expected};
     const std::string src = c.src;
-    if (c.evict_first) {
-      g.timing.warmup = false;
-      g.timing.prepare = [dst, src] {
-        ::unlink(dst.c_str());
-        evict(src);
-      };
-    } else {
-      g.timing.prepare = [dst] { ::unlink(dst.c_str()); };
-    }
+    const bool cold = c.evict_first;
+    g.timing.warmup = !cold;
+    auto settle = std::make_shared<Settle>(ctx.files.path());
+    // Unlinked first: the previous copy's dirty pages are dropped instead of written back.
+    g.timing.prepare = [dst, src, cold, settle] {
+      ::unlink(dst.c_str());
+      (*settle)();
+      if (cold) evict(src);
+    };
     ctx.run(g, m);
     note_spread(ctx, c.name, *samples, m, size, g.timing.warmup);
+    settle->note(ctx, c.name);
   }
   ::unlink(dst.c_str());
   scenario_copy_tree(ctx, mmcp);

@@ -137,8 +137,8 @@ void copy_small(int in, const std::string& src, const CopyTarget& out, std::uint
     }
     if (pos == size) return;
   }
-  // One buffer for the whole run: a small file fits in one or a few reads.
-  static std::byte buffer[128 << 10];
+  // One buffer per thread for the whole run (mmcp -j): a small file fits in one or a few reads.
+  thread_local std::byte buffer[128 << 10];
   while (pos < size) {
     const auto ask = static_cast<std::size_t>(std::min<std::uint64_t>(size - pos, sizeof buffer));
     const ssize_t n = ::pread(in, buffer, ask, static_cast<off_t>(pos));

@@ -9,11 +9,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "copy_methods.hpp"
 #include "extents.hpp"
@@ -27,8 +31,9 @@ namespace {
 
 constexpr std::uint64_t progress_threshold = std::uint64_t{64} << 20;
 
-// Read once: umask(2) cannot read without writing, and a tree of small files would pay it twice
-// a file.
+// Read once, before any worker thread starts (umask(0) for a moment would change the mode of a
+// file another thread creates): umask(2) cannot read without writing, and a tree of small files
+// would pay it twice a file.
 mode_t current_umask() {
   static const mode_t mask = [] {
     const mode_t m = ::umask(0);
@@ -253,6 +258,108 @@ void copy_one(const std::string& src, const std::string& dst, bool into_director
   if (ec) throw mmapxx::Error("commit", target.path, ec);
 }
 
+// copy_one's outcome: whether it failed, and its message (empty when even the message could not
+// be allocated: report() then prints a fixed one).
+struct Outcome {
+  bool failed = false;
+  std::string message;
+
+  void report(const std::string& src) const noexcept {
+    if (!failed) return;
+    if (!message.empty())
+      mmtools::print_message(message);
+    else
+      std::fprintf(stderr, "mmcp: %s: out of memory\n", src.c_str());
+  }
+};
+
+Outcome copy_reporting(const std::string& src, const std::string& dst, bool into_directory,
+                       const Options& o, DirectoryFd& directories) noexcept {
+  Outcome outcome;
+  try {
+    copy_one(src, dst, into_directory, o, directories);
+    return outcome;
+  } catch (const std::exception& e) {
+    outcome.failed = true;
+    try {
+      outcome.message = "mmcp: " + std::string(e.what());
+    } catch (...) {
+    }
+  } catch (...) {
+    outcome.failed = true;
+  }
+  return outcome;
+}
+
+// -j's default: the online CPUs, at most 4 (past that the filesystem's locks, not the CPUs,
+// bound a tree of small files), and no thread at all for a single source.
+std::size_t default_jobs(std::size_t sources) {
+  if (sources < 2) return 1;
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<std::size_t>(std::clamp<long>(cpus, 1, 4));
+}
+
+// Copies every source with `workers` threads taking the next source in argument order; the
+// calling thread prints each source's error as soon as every source before it is done, so the
+// messages come in argument order whatever finishes first. True if every copy succeeded.
+bool copy_all(const std::vector<std::string>& sources, const std::string& dst, bool into_directory,
+              const Options& o, std::size_t workers) {
+  std::vector<Outcome> outcomes(sources.size());
+  std::vector<char> done(sources.size(), 0);
+  std::mutex mutex;
+  std::condition_variable finished;
+  std::size_t next = 0;  // the next source to take; guarded by mutex
+  const auto work = [&](std::size_t slot) {
+    mmtools::use_signal_cleanup_slot(slot);
+    DirectoryFd directories;
+    for (;;) {
+      std::size_t i = 0;
+      {
+        const std::lock_guard lock(mutex);
+        if (next == sources.size()) return;
+        i = next++;
+      }
+      Outcome outcome = copy_reporting(sources[i], dst, into_directory, o, directories);
+      {
+        const std::lock_guard lock(mutex);
+        outcomes[i] = std::move(outcome);
+        done[i] = 1;
+      }
+      finished.notify_all();
+    }
+  };
+  std::vector<std::jthread> threads;
+  if (workers > 1) {
+    threads.reserve(workers);
+    for (std::size_t t = 0; t < workers; ++t) {
+      try {
+        threads.emplace_back(work, t);
+      } catch (const std::system_error&) {
+        break;  // EAGAIN (RLIMIT_NPROC, threads-max): the threads we have do the work
+      }
+    }
+  }
+  bool ok = true;
+  if (threads.empty()) {  // one at a time, each message as soon as its copy fails
+    DirectoryFd directories;
+    for (const auto& src : sources) {
+      const Outcome outcome = copy_reporting(src, dst, into_directory, o, directories);
+      outcome.report(src);
+      ok = ok && !outcome.failed;
+    }
+    return ok;
+  }
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    std::unique_lock lock(mutex);
+    finished.wait(lock, [&] { return done[i] != 0; });
+    if (!outcomes[i].failed) continue;
+    ok = false;
+    lock.unlock();  // outcomes[i] is no longer written
+    outcomes[i].report(sources[i]);
+  }
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -278,6 +385,12 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", o.progress, "Show a progress bar even for small files or no tty");
   app.add_flag("-q,--quiet", o.quiet, "Never show a progress bar");
   app.add_flag("--fsync", o.durable, "fsync each copy and its directory before going on");
+  int jobs = 0;  // 0: default_jobs
+  app.add_option("-j,--jobs", jobs,
+                 "Copy N files at a time (default: the online CPUs, at most 4; 1 for a single "
+                 "source); messages still come in argument order")
+      ->type_name("N")
+      ->check(CLI::Range(1, static_cast<int>(mmtools::max_cleanup_threads)));
   std::string method_name;
   bool preallocate = false;
   // For mmbench's copy group: the alternatives mmcp was measured against.
@@ -304,16 +417,10 @@ int main(int argc, char** argv) {
     }
     mmtools::install_signal_cleanup();
     o.terminal = ::isatty(STDERR_FILENO) != 0;
-    bool failed = false;
-    DirectoryFd directories;
-    for (const auto& src : paths) {
-      try {
-        copy_one(src, dst, into_directory, o, directories);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "mmcp: %s\n", e.what());
-        failed = true;
-      }
-    }
-    return failed ? 1 : 0;
+    current_umask();
+    const std::size_t workers =
+        std::min<std::size_t>(jobs > 0 ? static_cast<std::size_t>(jobs) : default_jobs(paths.size()),
+                              paths.size());
+    return copy_all(paths, dst, into_directory, o, workers) ? 0 : 1;
   });
 }

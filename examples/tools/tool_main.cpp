@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -51,9 +52,9 @@ void fail_truncated(const std::string& name, std::uint64_t offset, const std::st
 }
 
 void pause_for_test() noexcept {
-  static bool paused = false;
-  if (paused || std::getenv("MMAPXX_TOOL_TEST_PAUSE") == nullptr) return;
-  paused = true;
+  // Atomic: mmcp -j reaches it from several threads; only the first stops the process.
+  static std::atomic<bool> paused{false};
+  if (std::getenv("MMAPXX_TOOL_TEST_PAUSE") == nullptr || paused.exchange(true)) return;
   ::raise(SIGSTOP);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <new>
 #include <utility>
@@ -28,7 +29,7 @@ std::string temporary_name(const std::string& name) {
   unsigned char random[6] = {};
   if (::getrandom(random, sizeof random, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof random)) {
     // No entropy yet (early boot): the O_EXCL retry loop still makes the name unique.
-    static unsigned counter = 0;
+    static std::atomic<unsigned> counter{0};  // mmcp -j names files from several threads
     const auto seed = static_cast<unsigned>(::getpid()) * 2654435761u + ++counter;
     for (std::size_t i = 0; i < sizeof random; ++i)
       random[i] = static_cast<unsigned char>(seed >> (i * 5));
