@@ -9,10 +9,13 @@
 // directory with one command: cp SRC... DIR against mmcp SRC... DIR, where per-file syscalls
 // dominate (mmcp with its default -j, and mmcp -j1 to show what the threads buy).
 // Before every run, untimed: the previous destination is deleted (its dirty pages dropped, not
-// written), syncfs(2) flushes the filesystem of --dir (whatever is still dirty or under writeback
+// written; the tree's is moved aside until the case ends), syncfs(2) flushes the filesystem of --dir (whatever is still dirty or under writeback
 // there, and the ext4 journal), and a cold source is evicted; so no method's clock pays for the
 // writeback of the method before it, and each starts from the same state. /proc/meminfo's
 // Dirty + Writeback is read just before each clock starts; its largest value is printed as a note.
+// Neighbours on the CPUs (builds on a shared machine) are the other cause of a wide spread: before
+// each run mmbench waits (at most 2 s) for a quiet moment, measures the CPU pressure (PSI) during
+// each run, and prints the ratios of the quiet rounds apart from those of all rounds.
 // Besides the medians, each method's spread is printed as a note: min/median/max of its GB/s, and
 // of its speed relative to the cp run of the same round (the rounds are interleaved).
 #include <fcntl.h>
@@ -86,20 +89,48 @@ long dirty_kib() {
   return found == 2 ? total : -1;
 }
 
+// Microseconds some task spent waiting for a CPU since boot (/proc/pressure/cpu, "some total");
+// -1 without PSI. Over a run, its growth divided by the run's time is how much of the run the
+// machine had more runnable tasks than CPUs: our copy, or a neighbour, was kept waiting.
+long long cpu_stall_us() {
+  std::ifstream in("/proc/pressure/cpu");
+  std::string word;
+  while (in >> word)
+    if (word.starts_with("total=")) return std::stoll(word.substr(6));
+  return -1;
+}
+
+// Fraction of the interval [start_us, now] (stall counter, wall seconds) spent stalled.
+double stalled_since(long long start_us, double seconds) {
+  const long long now = cpu_stall_us();
+  if (start_us < 0 || now < 0 || seconds <= 0) return -1;
+  return static_cast<double>(now - start_us) / 1e6 / seconds;
+}
+
 // The untimed step before every run that makes the runs comparable: syncfs of the filesystem
-// the copies go to, then the dirty and writeback memory left, kept as the largest seen.
+// the copies go to (the dirty and writeback memory left is kept as the largest seen), then a wait
+// of at most 2 s for a quiet moment: a 100 ms window with CPU pressure below 10%.
 class Settle {
  public:
   explicit Settle(std::string dir) : dir_(std::move(dir)) {}
   void operator()() {
     Fd fd(dir_, O_RDONLY | O_DIRECTORY);
-    if (::syncfs(fd.get()) != 0) throw std::runtime_error("syncfs " + dir_ + ": " + strerror(errno));
+    if (::syncfs(fd.get()) != 0)
+      throw std::runtime_error("syncfs " + dir_ + ": " + strerror(errno));
     worst_kib_ = std::max(worst_kib_, dirty_kib());
+    for (int i = 0; i < 20; ++i) {
+      const long long before = cpu_stall_us();
+      const double start = now_seconds();
+      ::usleep(100000);
+      const double stalled = stalled_since(before, now_seconds() - start);
+      if (stalled < 0.1) break;
+    }
   }
   // "Dirty+Writeback before the clock: at most N MiB"
   void note(Context& ctx, const std::string& case_name) const {
     if (ctx.config.verify) return;
-    const std::string line = "copy/" + case_name + ": Dirty+Writeback before each clock, after syncfs: at most " +
+    const std::string line = "copy/" + case_name +
+                             ": Dirty+Writeback before each clock, after syncfs: at most " +
                              std::to_string(worst_kib_ / 1024) + " MiB";
     std::printf("  %s\n", line.c_str());
     ctx.notes.push_back(line);
@@ -110,14 +141,21 @@ class Settle {
   long worst_kib_ = 0;
 };
 
-// Each method's own wall-clock times, round by round (the harness keeps only medians).
-using Samples = std::map<std::string, std::vector<double>>;
+// One timed run: its wall-clock time and the fraction of it the machine's CPUs were contended.
+struct Run {
+  double seconds = 0;
+  double stalled = -1;  // unknown without PSI
+};
+// Each method's runs, round by round (the harness keeps only medians).
+using Samples = std::map<std::string, std::vector<Run>>;
 
 Method timed(std::shared_ptr<Samples> samples, std::string name, std::function<void(Sink&)> run) {
   return {name, [samples, name, run](Sink& s) {
+            const long long stall = cpu_stall_us();
             const double start = now_seconds();
             run(s);
-            (*samples)[name].push_back(now_seconds() - start);
+            const double seconds = now_seconds() - start;
+            (*samples)[name].push_back({seconds, stalled_since(stall, seconds)});
           }};
 }
 
@@ -129,25 +167,47 @@ std::string spread(std::vector<double> v, const char* format) {
   return text;
 }
 
-// One note per method: GB/s and the ratio to the same round's cp, as min/median/max.
+// A round is quiet when no run in it was stalled for CPU more than this fraction of its time.
+constexpr double quiet_stall = 0.1;
+
+// One note per method: GB/s and the ratio to the same round's cp, as min/median/max, over every
+// round and then over the quiet rounds only; and one note on how contended the rounds were.
 void note_spread(Context& ctx, const std::string& case_name, const Samples& samples,
                  const std::vector<Method>& methods, std::size_t size, bool warmup) {
   if (ctx.config.verify) return;
-  const auto skip = static_cast<std::ptrdiff_t>(warmup ? 1 : 0);
+  const std::size_t skip = warmup ? 1 : 0;
   const auto& cp = samples.at("cp");
-  for (const Method& m : methods) {
-    const auto& t = samples.at(m.name);
-    std::vector<double> rates, ratios;
-    for (std::size_t i = static_cast<std::size_t>(skip); i < t.size() && i < cp.size(); ++i) {
-      rates.push_back(static_cast<double>(size) / t[i] / 1e9);
-      ratios.push_back(cp[i] / t[i]);
+  std::vector<double> worst;  // per round: the largest stalled fraction of its runs
+  for (std::size_t i = skip; i < cp.size(); ++i) {
+    double w = 0;
+    for (const Method& m : methods) {
+      const auto& runs = samples.at(m.name);
+      w = std::max(w, i < runs.size() ? runs[i].stalled : 1.0);
     }
-    const std::string line = "copy/" + case_name + ": " + m.name + ": " +
-                             spread(rates, "%.2f/%.2f/%.2f GB/s") + ", vs cp same round " +
-                             spread(ratios, "%.2fx/%.2fx/%.2fx") + " (min/median/max of " +
-                             std::to_string(rates.size()) + ")";
+    worst.push_back(w);
+  }
+  const auto print = [&](const std::string& line) {
     std::printf("  %s\n", line.c_str());
     ctx.notes.push_back(line);
+  };
+  std::size_t quiet_rounds = 0;
+  for (double w : worst) quiet_rounds += w >= 0 && w < quiet_stall ? 1 : 0;
+  print("copy/" + case_name + ": CPU pressure (PSI some) per round, worst run: " +
+        spread(worst, "%.2f/%.2f/%.2f") + "; " + std::to_string(quiet_rounds) + " of " +
+        std::to_string(worst.size()) + " rounds quiet (< 0.10)");
+  for (const Method& m : methods) {
+    const auto& t = samples.at(m.name);
+    std::vector<double> rates, ratios, quiet;
+    for (std::size_t i = skip; i < t.size() && i < cp.size(); ++i) {
+      rates.push_back(static_cast<double>(size) / t[i].seconds / 1e9);
+      ratios.push_back(cp[i].seconds / t[i].seconds);
+      const double w = worst[i - skip];
+      if (w >= 0 && w < quiet_stall) quiet.push_back(ratios.back());
+    }
+    print("copy/" + case_name + ": " + m.name + ": " + spread(rates, "%.2f/%.2f/%.2f GB/s") +
+          ", vs cp same round " + spread(ratios, "%.2fx/%.2fx/%.2fx") + " (min/median/max of " +
+          std::to_string(rates.size()) + "); quiet rounds " +
+          spread(quiet, "%.2fx/%.2fx/%.2fx") + " (of " + std::to_string(quiet.size()) + ")");
   }
 }
 
@@ -254,8 +314,14 @@ void scenario_copy_tree(Context& ctx, const std::string& mmcp) {
           .repeats = ctx.config.repeats(9),
           .expected = std::nullopt};
   auto settle = std::make_shared<Settle>(ctx.files.path());
-  g.timing.prepare = [dir, settle] {
-    std::filesystem::remove_all(dir);
+  // The previous run's copies are moved aside, not deleted, until the case is over: ext4 skips
+  // inodes deleted in the last minutes when it allocates one (recently_deleted()), so deleting
+  // 2,000 files before a run made that run's file creations several times slower, growing from
+  // round to round.
+  auto runs = std::make_shared<int>(0);
+  g.timing.prepare = [dir, settle, runs] {
+    if (std::filesystem::exists(dir))
+      std::filesystem::rename(dir, dir + ".run" + std::to_string(++*runs));
     std::filesystem::create_directory(dir);
     (*settle)();
   };
@@ -263,6 +329,7 @@ void scenario_copy_tree(Context& ctx, const std::string& mmcp) {
   note_spread(ctx, g.case_name, *samples, m, bytes, g.timing.warmup);
   settle->note(ctx, g.case_name);
   std::filesystem::remove_all(dir);
+  for (int i = 1; i <= *runs; ++i) std::filesystem::remove_all(dir + ".run" + std::to_string(i));
   std::filesystem::remove_all(ctx.files.temp_path("copy-tree-source"));
 }
 

@@ -387,10 +387,10 @@ int main(int argc, char** argv) {
   app.add_flag("--fsync", o.durable, "fsync each copy and its directory before going on");
   int jobs = 0;  // 0: default_jobs
   app.add_option("-j,--jobs", jobs,
-                 "Copy N files at a time (default: the online CPUs, at most 4; 1 for a single "
-                 "source); messages still come in argument order")
-      ->type_name("N")
-      ->check(CLI::Range(1, static_cast<int>(mmtools::max_cleanup_threads)));
+                 "Copy this many files at a time, 1 to 64 (default: the online CPUs, at most "
+                 "4; 1 for a single source); messages still come in argument order")
+      ->type_name("UINT")
+      ->check(CLI::Range(1, static_cast<int>(mmtools::max_cleanup_threads)).description(""));
   std::string method_name;
   bool preallocate = false;
   // For mmbench's copy group: the alternatives mmcp was measured against.
