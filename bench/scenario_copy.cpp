@@ -14,7 +14,7 @@
 // writeback of the method before it, and each starts from the same state. /proc/meminfo's
 // Dirty + Writeback is read just before each clock starts; its largest value is printed as a note.
 // Neighbours on the CPUs (builds on a shared machine) are the other cause of a wide spread: before
-// each run mmbench waits (at most 2 s) for a quiet moment, measures the CPU pressure (PSI) during
+// each run mmbench waits (at most 1 s) for a quiet moment, measures the CPU pressure (PSI) during
 // each run, and prints the ratios of the quiet rounds apart from those of all rounds.
 // Besides the medians, each method's spread is printed as a note: min/median/max of its GB/s, and
 // of its speed relative to the cp run of the same round (the rounds are interleaved).
@@ -109,7 +109,7 @@ double stalled_since(long long start_us, double seconds) {
 
 // The untimed step before every run that makes the runs comparable: syncfs of the filesystem
 // the copies go to (the dirty and writeback memory left is kept as the largest seen), then a wait
-// of at most 2 s for a quiet moment: a 100 ms window with CPU pressure below 10%.
+// of at most 1 s for a quiet moment: a 100 ms window with CPU pressure below 10%.
 class Settle {
  public:
   explicit Settle(std::string dir) : dir_(std::move(dir)) {}
@@ -118,7 +118,7 @@ class Settle {
     if (::syncfs(fd.get()) != 0)
       throw std::runtime_error("syncfs " + dir_ + ": " + strerror(errno));
     worst_kib_ = std::max(worst_kib_, dirty_kib());
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0; i < 10; ++i) {
       const long long before = cpu_stall_us();
       const double start = now_seconds();
       ::usleep(100000);

@@ -200,3 +200,34 @@ TEST_CASE("mmcp -j killed at random instants leaves only complete files and no t
     CHECK(complete <= sources.size());
   }
 }
+
+TEST_CASE("mmcp copies a long extent with two streams, exactly, and reports a truncation in them",
+          "[tools][mmcp][streams][truncation]") {
+  // 256 MiB: the first 64 MiB window alone, the other three by two threads.
+  ScratchDir dir;
+  const std::string src = dir.file("src"), dst = dir.file("dst");
+  const std::string bytes = random_bytes(std::size_t{256} << 20, 5);
+  write_file(src, bytes);
+  ToolResult r = run_tool(dir, {MMCP, src, dst});
+  CHECK(r.exited(0));
+  CHECK(r.err.empty());
+  CHECK(same_contents(dst, src));
+  // Cut inside the second window (both streams then find the end) and inside the last one.
+  for (const std::uint64_t cut : {std::uint64_t{100} << 20, std::uint64_t{200} << 20}) {
+    INFO("cut at " << cut);
+    write_file(src, bytes);
+    write_file(dst, "the old destination");
+    ToolRun run(dir, {MMCP, src, dst}, true);
+    REQUIRE(run.wait_paused());
+    REQUIRE(::truncate(src.c_str(), static_cast<off_t>(cut)) == 0);
+    run.resume();
+    r = run.finish();
+    CHECK_FALSE(WIFSIGNALED(r.status));
+    CHECK(r.exited(1));
+    CHECK(r.err == "mmcp: " + src +
+                       ": file was truncated while reading (end of file moved at offset " +
+                       std::to_string(cut) + ")\n");
+    CHECK(read_file(dst) == "the old destination");
+    CHECK(dir.hidden().empty());
+  }
+}
