@@ -120,9 +120,10 @@ bool copy_range_loop(int in, const std::string& src, const CopyTarget& out, std:
   return true;
 }
 
-// From this extent length on, copy_range runs two streams: on a cold 1 GiB source two
-// copy_file_range streams over interleaved 64 MiB windows took 0.99-2.04x less time than one
-// (median 1.10x, 15 rounds), on a warm one 1.05-1.13x (docs/benchmarks.md, "Copy").
+// From this extent length on, copy_range runs two streams: on a cold 1 GiB source on ext4, two
+// copy_file_range streams over interleaved 64 MiB windows were 1.11x as fast as one (median of 22
+// rounds, 0.99-4.32x), on a warm one 1.08x (1.05-1.13x); docs/benchmarks.md, "Copy". The gain is
+// small because the writes still take the destination inode's lock one at a time.
 constexpr std::uint64_t two_streams_from = 3 * std::uint64_t{window_size};
 
 // The windows after the first of [offset, end), shared by two threads: each takes the next

@@ -14,7 +14,8 @@ namespace mmtools {
 enum class CopyMethod {
   Buffer,     // mapped 64 MiB windows, memcpy (copy_from) into a 128 KiB buffer, pwrite
   Write,      // mapped windows populated first (MADV_POPULATE_READ), pwrite straight from them
-  CopyRange,  // copy_file_range(2): the kernel copies; mapped Write where it refuses
+  CopyRange,  // copy_file_range(2): the kernel copies (two streams on extents >= 192 MiB);
+              // mapped Write where it refuses
 };
 // Measured fastest on warm, cold and sparse sources (docs/benchmarks.md), with each extent
 // preallocated (fallocate) so that ext4 allocates it once.
