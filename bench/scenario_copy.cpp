@@ -9,15 +9,16 @@
 // directory with one command: cp SRC... DIR against mmcp SRC... DIR, where per-file syscalls
 // dominate (mmcp with its default -j, and mmcp -j1 to show what the threads buy).
 // Before every run, untimed: the previous destination is deleted (its dirty pages dropped, not
-// written; the tree's is moved aside until the case ends), syncfs(2) flushes the filesystem of --dir (whatever is still dirty or under writeback
-// there, and the ext4 journal), and a cold source is evicted; so no method's clock pays for the
-// writeback of the method before it, and each starts from the same state. /proc/meminfo's
-// Dirty + Writeback is read just before each clock starts; its largest value is printed as a note.
-// Neighbours on the CPUs (builds on a shared machine) are the other cause of a wide spread: before
-// each run mmbench waits (at most 1 s) for a quiet moment, measures the CPU pressure (PSI) during
-// each run, and prints the ratios of the quiet rounds apart from those of all rounds.
-// Besides the medians, each method's spread is printed as a note: min/median/max of its GB/s, and
-// of its speed relative to the cp run of the same round (the rounds are interleaved).
+// written; the tree's is moved aside until the case ends), syncfs(2) flushes the filesystem of
+// --dir (whatever is still dirty or under writeback there, and the ext4 journal), and a cold source
+// is evicted; so no method's clock pays for the writeback of the method before it, and each starts
+// from the same state. /proc/meminfo's Dirty + Writeback is read just before each clock starts; its
+// largest value is printed as a note. Neighbours on the CPUs (builds on a shared machine) are the
+// other cause of a wide spread: before each run mmbench waits (at most 1 s) for a quiet moment,
+// measures the CPU pressure (PSI) during each run, and prints the ratios of the quiet rounds apart
+// from those of all rounds. Besides the medians, each method's spread is printed as a note:
+// min/median/max of its GB/s, and of its speed relative to the cp run of the same round (the rounds
+// are interleaved).
 #include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
@@ -206,8 +207,8 @@ void note_spread(Context& ctx, const std::string& case_name, const Samples& samp
     }
     print("copy/" + case_name + ": " + m.name + ": " + spread(rates, "%.2f/%.2f/%.2f GB/s") +
           ", vs cp same round " + spread(ratios, "%.2fx/%.2fx/%.2fx") + " (min/median/max of " +
-          std::to_string(rates.size()) + "); quiet rounds " +
-          spread(quiet, "%.2fx/%.2fx/%.2fx") + " (of " + std::to_string(quiet.size()) + ")");
+          std::to_string(rates.size()) + "); quiet rounds " + spread(quiet, "%.2fx/%.2fx/%.2fx") +
+          " (of " + std::to_string(quiet.size()) + ")");
   }
 }
 

@@ -139,7 +139,8 @@ TEST_CASE("mmcp -j with --progress: one bar per line, each complete, messages on
   for (const std::string& line : lines_of(r.err)) {
     INFO("line: " << line);
     // What a terminal shows of the line: the text after its last carriage return.
-    std::string shown = line.substr(line.rfind('\r') == std::string::npos ? 0 : line.rfind('\r') + 1);
+    std::string shown =
+        line.substr(line.rfind('\r') == std::string::npos ? 0 : line.rfind('\r') + 1);
     if (shown.starts_with("\033[K")) shown.erase(0, 3);  // a bar's line cleared for a message
     if (shown.starts_with("mmcp: ")) {
       CHECK(shown == "mmcp: cannot stat '" + dir.file("missing") + "': No such file or directory");
@@ -171,10 +172,9 @@ TEST_CASE("mmcp -j killed at random instants leaves only complete files and no t
   const std::vector<std::string> argv = command({MMCP, "-j2"}, sources, dir.file("out"));
   const auto start = std::chrono::steady_clock::now();
   REQUIRE(run_tool(dir, argv).exited(0));
-  const auto whole =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                            start)
-          .count();
+  const auto whole = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
   const unsigned seed = std::random_device{}();
   std::mt19937 rng(seed);
   std::uniform_int_distribution<long> when(0, whole);

@@ -139,8 +139,9 @@ void copy_range_two_streams(int in, const std::string& src, const CopyTarget& ou
     for (;;) {
       const std::uint64_t at = next.fetch_add(window_size);
       if (at >= end || stop.load()) return;
-      copy_range_loop(in, src, out, offset, at, std::min<std::uint64_t>(end, at + window_size),
-                      [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
+      copy_range_loop(
+          in, src, out, offset, at, std::min<std::uint64_t>(end, at + window_size),
+          [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
     }
   };
   std::exception_ptr helper_error;
@@ -163,8 +164,9 @@ void copy_range_two_streams(int in, const std::string& src, const CopyTarget& ou
     for (;;) {
       const std::uint64_t at = next.fetch_add(window_size);
       if (at >= end || stop.load()) break;
-      copy_range_loop(in, src, out, offset, at, std::min<std::uint64_t>(end, at + window_size),
-                      [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
+      copy_range_loop(
+          in, src, out, offset, at, std::min<std::uint64_t>(end, at + window_size),
+          [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
       progress(done.load());
     }
   } catch (...) {
@@ -186,8 +188,7 @@ bool copy_range(int in, const std::string& src, const CopyTarget& out, std::uint
                 std::uint64_t length, const std::function<void(std::uint64_t)>& progress) {
   pause_for_test();
   const std::uint64_t end = offset + length;
-  const std::uint64_t first_end =
-      length >= two_streams_from ? offset + window_size : end;
+  const std::uint64_t first_end = length >= two_streams_from ? offset + window_size : end;
   std::uint64_t pos = offset;
   if (!copy_range_loop(in, src, out, offset, offset, first_end, [&](std::uint64_t n) {
         pos += n;

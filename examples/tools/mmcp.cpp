@@ -418,9 +418,8 @@ int main(int argc, char** argv) {
     mmtools::install_signal_cleanup();
     o.terminal = ::isatty(STDERR_FILENO) != 0;
     current_umask();
-    const std::size_t workers =
-        std::min<std::size_t>(jobs > 0 ? static_cast<std::size_t>(jobs) : default_jobs(paths.size()),
-                              paths.size());
+    const std::size_t workers = std::min<std::size_t>(
+        jobs > 0 ? static_cast<std::size_t>(jobs) : default_jobs(paths.size()), paths.size());
     return copy_all(paths, dst, into_directory, o, workers) ? 0 : 1;
   });
 }
