@@ -291,7 +291,14 @@ MappedFile<A>::~MappedFile() {
   // last reference, the kernel releases the file on the way back to user space (task_work);
   // close(2) of the last reference releases it in the call (6.x kernels). mmbench's map+unmap
   // by path measured the close-first order a few hundred ns slower (docs/benchmarks.md).
-  this->reset();
+  // The unmap is reset()'s, without its call and its stores for a later use; the protection
+  // record, which most mappings never have, is left to reset().
+  if (this->data_ != nullptr) {
+    detail::unmap_view(this->data_, this->size_, this->mapped_);
+    this->data_ = nullptr;
+  }
+  if (this->state_.load(std::memory_order_acquire) != nullptr) [[unlikely]]
+    this->reset();
   close_fd();
 }
 
@@ -339,54 +346,11 @@ Failure MappedFile<A>::open_path(const MapOptions& options, int& fd) noexcept {
   return failure;
 }
 
-// A file map_path created or emptied: sized to initial_size, then mapped.
+// Inline in its few callers: map_path's common case then runs open, fstat and mmap in one
+// function, and `adopt` is a constant in each.
 template <Access A>
-Failure MappedFile<A>::size_fresh(int fd, const MapOptions& options) noexcept {
-  // Size only a regular file: anything else is refused by map() with the clearer message.
-  detail::FileInfo info;
-  if (Failure failure = detail::stat_fd(fd, info)) return failure;
-  if (info.regular) {
-    if (Failure failure = detail::check_backing("open", fd, options.initial_size)) return failure;
-    if (Failure failure = detail::allocate_fd(fd, options.initial_size)) return failure;
-  }
-  return map(fd, options, /*adopt=*/true);
-}
-
-template <Access A>
-Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) noexcept {
-  // Every check is made here, once: open_path, map and the map primitive trust what passed.
-  if (path_.empty()) return detail::invalid_argument("open", "path is empty");
-  // A NUL byte inside: strlen stops short of size() (one scan; the index only on failure).
-  if (may_hold_nul && std::strlen(path_.c_str()) != path_.size()) [[unlikely]]
-    return detail::check_path("open", path_);
-  if (Failure failure = check_creation(A, options, /*by_path=*/true)) return failure;
-  if (Failure failure = check_range(options)) return failure;
-  int fd = -1;
-  created_ = false;
-  if (options.creation == Creation::OpenExisting) {  // the common case, without open_path's loop
-    fd = open_raw(path_.c_str(), open_flags(A), 0);
-    if (fd < 0) return open_failure(path_.c_str(), errno);
-  } else if (Failure failure = open_path(options, fd)) {
-    return failure;
-  }
-  // A file this call created or emptied starts at initial_size.
-  const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
-  Failure failure = fresh ? size_fresh(fd, options) : map(fd, options, /*adopt=*/true);
-  if (failure) {
-    // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
-    struct stat ours {};
-    struct stat named {};
-    if (created_ && ::fstat(fd, &ours) == 0 && ::stat(path_.c_str(), &named) == 0 &&
-        ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
-      ::unlink(path_.c_str());
-    created_ = false;
-    detail::close_fd(fd);
-  }
-  return failure;
-}
-
-template <Access A>
-Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
+inline __attribute__((always_inline)) Failure MappedFile<A>::map(int fd, const MapOptions& options,
+                                                                 bool adopt) noexcept {
   // map_path checked the options of a descriptor it opened (adopt).
   if (!adopt) {
     if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
@@ -471,6 +435,52 @@ Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexce
   }
   fd_ = kept;
   return {};
+}
+
+// A file map_path created or emptied: sized to initial_size, then mapped.
+template <Access A>
+Failure MappedFile<A>::size_fresh(int fd, const MapOptions& options) noexcept {
+  // Size only a regular file: anything else is refused by map() with the clearer message.
+  detail::FileInfo info;
+  if (Failure failure = detail::stat_fd(fd, info)) return failure;
+  if (info.regular) {
+    if (Failure failure = detail::check_backing("open", fd, options.initial_size)) return failure;
+    if (Failure failure = detail::allocate_fd(fd, options.initial_size)) return failure;
+  }
+  return map(fd, options, /*adopt=*/true);
+}
+
+template <Access A>
+Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) noexcept {
+  // Every check is made here, once: open_path, map and the map primitive trust what passed.
+  if (path_.empty()) return detail::invalid_argument("open", "path is empty");
+  // A NUL byte inside: strlen stops short of size() (one scan; the index only on failure).
+  if (may_hold_nul && std::strlen(path_.c_str()) != path_.size()) [[unlikely]]
+    return detail::check_path("open", path_);
+  if (Failure failure = check_creation(A, options, /*by_path=*/true)) return failure;
+  if (Failure failure = check_range(options)) return failure;
+  int fd = -1;
+  created_ = false;
+  if (options.creation == Creation::OpenExisting) {  // the common case, without open_path's loop
+    fd = open_raw(path_.c_str(), open_flags(A), 0);
+    if (fd < 0) return open_failure(path_.c_str(), errno);
+  } else if (Failure failure = open_path(options, fd)) {
+    return failure;
+  }
+  // A file this call created or emptied starts at initial_size.
+  const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
+  Failure failure = fresh ? size_fresh(fd, options) : map(fd, options, /*adopt=*/true);
+  if (failure) {
+    // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
+    struct stat ours {};
+    struct stat named {};
+    if (created_ && ::fstat(fd, &ours) == 0 && ::stat(path_.c_str(), &named) == 0 &&
+        ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
+      ::unlink(path_.c_str());
+    created_ = false;
+    detail::close_fd(fd);
+  }
+  return failure;
 }
 
 template <Access A>
