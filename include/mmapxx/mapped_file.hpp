@@ -140,10 +140,14 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
 
  private:
   // adopt: `fd` is ours (opened by map_path); otherwise it is the caller's and never closed.
-  detail::Failure map(int fd, const MapOptions& options, bool adopt) noexcept;
+  // Defined in the library and inlined into its few callers there (never called from a header).
+  [[gnu::always_inline]] inline detail::Failure map(int fd, const MapOptions& options,
+                                                    bool adopt) noexcept;
   // may_hold_nul: path_ came from a std::string or std::filesystem::path, which can hold a NUL
   // byte (refused); a C string cannot.
-  detail::Failure map_path(const MapOptions& options, bool may_hold_nul = true) noexcept;
+  // flatten: the common case (open, fstat, mmap) runs in one function, with no call layer.
+  [[gnu::flatten]] detail::Failure map_path(const MapOptions& options,
+                                            bool may_hold_nul = true) noexcept;
   detail::Failure size_fresh(int fd, const MapOptions& options) noexcept;
   detail::Failure open_path(const MapOptions& options, int& fd) noexcept;
   detail::Failure flush_to(SyncPolicy policy, std::size_t offset,
