@@ -63,6 +63,15 @@ Failure copy_or_fail(Assign assign) noexcept {
   return detail::without_bad_alloc("open", assign);
 }
 
+// For the noexcept open()s: reports a failure to ec and returns true; on success it returns false
+// and leaves ec alone (the caller clears it once, inline, instead of a report() call per step).
+inline bool failed(const Failure& failure, std::error_code& ec) noexcept {
+  if (!failure) [[likely]]
+    return false;
+  detail::report(failure, ec);
+  return true;
+}
+
 // Offsets and lengths that no file or view can have, refused before any syscall.
 [[gnu::noinline]] Failure check_range_of(const MapOptions& options) noexcept {
   if (options.offset > max_file_offset)
@@ -240,9 +249,11 @@ MappedFile<A> MappedFile<A>::open(const char* path, const MapOptions& options,
   }
   // One object returned on every path (NRVO): no move of the result.
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
-      detail::report(file.map_path(options, /*may_hold_nul=*/false), ec))
+  if (failed(copy_or_fail([&] { file.path_ = path; }), ec) ||
+      failed(file.map_path(options, /*may_hold_nul=*/false), ec))
     file = MappedFile();  // failed: an empty MappedFile (nothing is mapped or open)
+  else
+    ec.clear();
   return file;
 }
 
@@ -250,9 +261,10 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::string& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
-      detail::report(file.map_path(options), ec))
+  if (failed(copy_or_fail([&] { file.path_ = path; }), ec) || failed(file.map_path(options), ec))
     file = MappedFile();
+  else
+    ec.clear();
   return file;
 }
 
@@ -260,9 +272,11 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path.native(); }), ec) ||
-      detail::report(file.map_path(options), ec))
+  if (failed(copy_or_fail([&] { file.path_ = path.native(); }), ec) ||
+      failed(file.map_path(options), ec))
     file = MappedFile();
+  else
+    ec.clear();
   return file;
 }
 
@@ -270,10 +284,12 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_code& ec,
                                   std::string name) noexcept {
   MappedFile file;
-  if (detail::report(
-          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec) ||
-      detail::report(file.map(fd, options, /*adopt=*/false), ec))
+  if (failed(copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }),
+             ec) ||
+      failed(file.map(fd, options, /*adopt=*/false), ec))
     file = MappedFile();
+  else
+    ec.clear();
   return file;
 }
 
