@@ -27,38 +27,35 @@
 
 namespace mmapxx::detail {
 
+// What the handler copies out once it found the range: the label, NUL-terminated, in whole words.
+struct RegistryDetails {
+  std::atomic<std::uint64_t> label[FaultInfo::label_capacity / sizeof(std::uint64_t)];
+};
+
 namespace {
 
 constexpr std::size_t first_slot_count = 4096;  // a power of two, as every later size
-constexpr std::size_t max_probe = 32;
+constexpr std::size_t max_probe = registry_max_probe;
 constexpr std::size_t label_words = FaultInfo::label_capacity / sizeof(std::uint64_t);
 
-// What the handler scans: kept small so a scan touches few cache lines.
-struct Range {
-  std::atomic<std::uint32_t> sequence{0};
-  std::atomic<std::uintptr_t> begin{0};  // 0: the slot is free
-  std::atomic<std::uintptr_t> end{0};
-  std::atomic<std::uint64_t> file_offset{0};  // here, not in Details: 32 bytes, a shift to index
-};
-
-// What the handler copies out once it found the range.
-struct Details {
-  std::atomic<std::uint64_t> label[label_words];
-};
-
-struct Table {
-  std::size_t slot_count;  // a power of two
-  std::size_t used;        // written under the writers' lock only
-  Range* ranges;
-  Details* details;
-};
+using Range = RegistryRange;
+using Details = RegistryDetails;
+using Table = RegistryTable;
 
 Range first_ranges[first_slot_count];
 Details first_details[first_slot_count];
 Table first_table{first_slot_count, 0, first_ranges, first_details};
-std::atomic<Table*> current{&first_table};
-std::atomic_flag writing = ATOMIC_FLAG_INIT;
 std::atomic<std::size_t> unregistered{0};
+
+}  // namespace
+
+std::atomic<RegistryTable*> registry_table{&first_table};
+std::atomic_flag registry_writing = ATOMIC_FLAG_INIT;
+
+namespace {
+
+auto& current = registry_table;  // the names the code below grew up with
+auto& writing = registry_writing;
 
 void lock_writers() noexcept {
   while (writing.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
@@ -74,9 +71,7 @@ void unlock_writers() noexcept {
     ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
 
 std::size_t home_of(const Table& t, std::uintptr_t begin) noexcept {
-  // Fibonacci hashing of the page number spreads neighbouring mappings over the table.
-  return static_cast<std::size_t>(((begin >> 12) * 0x9E3779B97F4A7C15ull) >> 32) &
-         (t.slot_count - 1);
+  return registry_home(t, begin);
 }
 
 // Stores `length` bytes of `label` (length < label_capacity) and a terminating NUL as whole words,
@@ -295,29 +290,6 @@ Table* grown(const Table& old) noexcept {
   add_locked(b, length, label, label_length, file_offset);
 }
 
-// Under the writers' lock, which it releases: the whole of registry_remove but the lock.
-[[gnu::always_inline]] inline void remove_locked(std::uintptr_t b) noexcept {
-  Table& t = *current.load(std::memory_order_relaxed);
-  const std::size_t home = home_of(t, b);
-  for (std::size_t probe = 0; probe < max_probe; ++probe) {
-    Range& r = t.ranges[(home + probe) & (t.slot_count - 1)];
-    if (r.begin.load(std::memory_order_relaxed) != b) continue;
-    lock_slot(r);
-    r.begin.store(0, std::memory_order_relaxed);
-    r.end.store(0, std::memory_order_relaxed);
-    unlock_slot(r);
-    --t.used;
-    break;
-  }
-  unlock_writers();
-}
-
-// registry_remove when another writer holds the lock.
-[[gnu::noinline, gnu::cold]] void remove_contended(std::uintptr_t b) noexcept {
-  lock_writers();
-  remove_locked(b);
-}
-
 }  // namespace
 
 void registry_add(const std::byte* begin, std::size_t length, const char* label,
@@ -335,13 +307,9 @@ void registry_add(const std::byte* begin, std::size_t length, const char* label,
   add_locked(b, length, label, label_length, file_offset);
 }
 
-void registry_remove(const std::byte* begin) noexcept {
-  const auto b = reinterpret_cast<std::uintptr_t>(begin);
-  if (b == 0) [[unlikely]]
-    return;
-  if (writing.test_and_set(std::memory_order_acquire)) [[unlikely]]
-    return remove_contended(b);
-  remove_locked(b);
+void registry_remove_contended(std::uintptr_t b) noexcept {
+  lock_writers();
+  registry_remove_locked(b);
 }
 
 bool registry_find(const void* address, FaultInfo& fault) noexcept {
