@@ -216,10 +216,10 @@ Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) no
 }  // namespace
 
 template <Access A>
-MappedFile<A>::MappedFile(const char* path, const MapOptions& options) {
+MappedFile<A>::MappedFile(const char* path, const MapOptions& options)
+    : path_(path != nullptr ? path : "") {  // constructed, not assigned: no reallocation check
   if (path == nullptr)
     detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
-  path_ = path;
   if (Failure failure = map_path(options, /*may_hold_nul=*/false)) detail::raise(failure, path_);
 }
 
