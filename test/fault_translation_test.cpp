@@ -119,10 +119,11 @@ TEST_CASE("a long path is kept by its tail") {
   CHECK(path.ends_with(label.substr(3)));
 }
 
-// The registry copies a label of known length in whole words (a short tail in 4, 2 and 1 byte
-// pieces, a longer one by shifting the word that ends it): every length modulo 8, the longest that
-// fits (255) and the first that is cut (256) must come back exactly, also in a slot that held a
-// longer label before.
+// The registry copies a label of known length in whole words (a label shorter than a word from
+// overlapping 4-byte or 1-byte pieces, a longer one's tail by shifting the word that ends it):
+// every length below 8 and every length modulo 8 (the names given with a descriptor), the longest
+// that fits (255) and the first that is cut (256) must come back exactly, also in a slot that held
+// a longer label before.
 TEST_CASE("fault labels of every length come back exactly") {
   TempDir dir;
   const std::string base = dir.path().string() + "/";

@@ -49,23 +49,24 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   /// Opens `path` (as options.creation says) and maps it: open, fstat, posix_fallocate for a file
   /// it creates with initial_size, mmap (none for an empty view), plus the madvise/mlock options
   /// ask for. Throws Error; on failure nothing it created or opened is left.
-  explicit MappedFile(const char* path, const MapOptions& options = {});
+  [[gnu::flatten]] explicit MappedFile(const char* path, const MapOptions& options = {});
   /// Same, for a std::string path.
-  explicit MappedFile(const std::string& path, const MapOptions& options = {});
+  [[gnu::flatten]] explicit MappedFile(const std::string& path, const MapOptions& options = {});
   /// Same, for a std::filesystem::path.
   explicit MappedFile(const std::filesystem::path& path, const MapOptions& options = {});
   /// Maps from a descriptor the caller keeps (it must be open for reading, and for writing with
   /// Access::Write): fstat, mmap, and fcntl(F_DUPFD_CLOEXEC) for Access::Write only. `name` is used
   /// in error messages. options.creation must be OpenExisting and initial_size 0 (invalid_argument
   /// otherwise).
-  MappedFile(int fd, const MapOptions& options, std::string name = {});
+  [[gnu::flatten]] MappedFile(int fd, const MapOptions& options, std::string name = {});
 
   /// The same without exceptions: on failure, an empty MappedFile and ec set (ENOMEM,
   /// errc::not_enough_memory, when even copying the path fails).
-  static MappedFile open(const char* path, const MapOptions& options, std::error_code& ec) noexcept;
+  [[gnu::flatten]] static MappedFile open(const char* path, const MapOptions& options,
+                                          std::error_code& ec) noexcept;
   /// Same, for a std::string path.
-  static MappedFile open(const std::string& path, const MapOptions& options,
-                         std::error_code& ec) noexcept;
+  [[gnu::flatten]] static MappedFile open(const std::string& path, const MapOptions& options,
+                                          std::error_code& ec) noexcept;
   /// Same, for a std::filesystem::path.
   static MappedFile open(const std::filesystem::path& path, const MapOptions& options,
                          std::error_code& ec) noexcept;
@@ -140,10 +141,14 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
 
  private:
   // adopt: `fd` is ours (opened by map_path); otherwise it is the caller's and never closed.
-  detail::Failure map(int fd, const MapOptions& options, bool adopt) noexcept;
+  // Defined in the library and inlined into its few callers there (never called from a header).
+  [[gnu::always_inline]] inline detail::Failure map(int fd, const MapOptions& options,
+                                                    bool adopt) noexcept;
   // may_hold_nul: path_ came from a std::string or std::filesystem::path, which can hold a NUL
   // byte (refused); a C string cannot.
-  detail::Failure map_path(const MapOptions& options, bool may_hold_nul = true) noexcept;
+  // flatten: the common case (open, fstat, mmap) runs in one function, with no call layer.
+  [[gnu::flatten]] detail::Failure map_path(const MapOptions& options,
+                                            bool may_hold_nul = true) noexcept;
   detail::Failure size_fresh(int fd, const MapOptions& options) noexcept;
   detail::Failure open_path(const MapOptions& options, int& fd) noexcept;
   detail::Failure flush_to(SyncPolicy policy, std::size_t offset,

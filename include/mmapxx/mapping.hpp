@@ -171,7 +171,11 @@ class MappingCore {
   void resized(std::size_t old_size) noexcept;
   MappingCore(MappingCore&& other) noexcept;
   MappingCore& operator=(MappingCore&& other) noexcept;
-  ~MappingCore();
+  /// Unmaps what a derived destructor left (they usually released the view already: then this
+  /// is two loads and no call).
+  ~MappingCore() {
+    if (data_ != nullptr || state_.load(std::memory_order_acquire) != nullptr) reset();
+  }
 
   Failure page_span_of(const char* operation, std::size_t offset, std::size_t length,
                        PageSpan& out) const noexcept;

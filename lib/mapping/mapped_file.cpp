@@ -63,6 +63,15 @@ Failure copy_or_fail(Assign assign) noexcept {
   return detail::without_bad_alloc("open", assign);
 }
 
+// For the noexcept open()s: reports a failure to ec and returns true; on success it returns false
+// and leaves ec alone (the caller clears it once, inline, instead of a report() call per step).
+inline bool failed(const Failure& failure, std::error_code& ec) noexcept {
+  if (!failure) [[likely]]
+    return false;
+  detail::report(failure, ec);
+  return true;
+}
+
 // Offsets and lengths that no file or view can have, refused before any syscall.
 [[gnu::noinline]] Failure check_range_of(const MapOptions& options) noexcept {
   if (options.offset > max_file_offset)
@@ -190,13 +199,27 @@ Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) no
   return open_failure(path, errno);
 }
 
+// A failure after map_path opened `fd`: leaves nothing the call created (but never removes a file
+// that replaced ours meanwhile), closes `fd`, and returns `failure`.
+[[gnu::noinline, gnu::cold]] Failure undo_open(const std::string& path, int fd, bool& created,
+                                               const Failure& failure) noexcept {
+  struct stat ours {};
+  struct stat named {};
+  if (created && ::fstat(fd, &ours) == 0 && ::stat(path.c_str(), &named) == 0 &&
+      ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
+    ::unlink(path.c_str());
+  created = false;
+  detail::close_fd(fd);
+  return failure;
+}
+
 }  // namespace
 
 template <Access A>
-MappedFile<A>::MappedFile(const char* path, const MapOptions& options) {
+MappedFile<A>::MappedFile(const char* path, const MapOptions& options)
+    : path_(path != nullptr ? path : "") {  // constructed, not assigned: no reallocation check
   if (path == nullptr)
     detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
-  path_ = path;
   if (Failure failure = map_path(options, /*may_hold_nul=*/false)) detail::raise(failure, path_);
 }
 
@@ -226,9 +249,11 @@ MappedFile<A> MappedFile<A>::open(const char* path, const MapOptions& options,
   }
   // One object returned on every path (NRVO): no move of the result.
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
-      detail::report(file.map_path(options, /*may_hold_nul=*/false), ec))
+  if (failed(copy_or_fail([&] { file.path_ = path; }), ec) ||
+      failed(file.map_path(options, /*may_hold_nul=*/false), ec))
     file = MappedFile();  // failed: an empty MappedFile (nothing is mapped or open)
+  else
+    ec.clear();
   return file;
 }
 
@@ -236,9 +261,10 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::string& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path; }), ec) ||
-      detail::report(file.map_path(options), ec))
+  if (failed(copy_or_fail([&] { file.path_ = path; }), ec) || failed(file.map_path(options), ec))
     file = MappedFile();
+  else
+    ec.clear();
   return file;
 }
 
@@ -246,9 +272,11 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (detail::report(copy_or_fail([&] { file.path_ = path.native(); }), ec) ||
-      detail::report(file.map_path(options), ec))
+  if (failed(copy_or_fail([&] { file.path_ = path.native(); }), ec) ||
+      failed(file.map_path(options), ec))
     file = MappedFile();
+  else
+    ec.clear();
   return file;
 }
 
@@ -256,10 +284,12 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_code& ec,
                                   std::string name) noexcept {
   MappedFile file;
-  if (detail::report(
-          copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }), ec) ||
-      detail::report(file.map(fd, options, /*adopt=*/false), ec))
+  if (failed(copy_or_fail([&] { file.path_ = name.empty() ? fd_name(fd) : std::move(name); }),
+             ec) ||
+      failed(file.map(fd, options, /*adopt=*/false), ec))
     file = MappedFile();
+  else
+    ec.clear();
   return file;
 }
 
@@ -291,7 +321,14 @@ MappedFile<A>::~MappedFile() {
   // last reference, the kernel releases the file on the way back to user space (task_work);
   // close(2) of the last reference releases it in the call (6.x kernels). mmbench's map+unmap
   // by path measured the close-first order a few hundred ns slower (docs/benchmarks.md).
-  this->reset();
+  // The unmap is reset()'s, without its call and its stores for a later use; the protection
+  // record, which most mappings never have, is left to reset().
+  if (this->data_ != nullptr) {
+    detail::unmap_view(this->data_, this->size_, this->mapped_);
+    this->data_ = nullptr;
+  }
+  if (this->state_.load(std::memory_order_acquire) != nullptr) [[unlikely]]
+    this->reset();
   close_fd();
 }
 
@@ -339,15 +376,117 @@ Failure MappedFile<A>::open_path(const MapOptions& options, int& fd) noexcept {
   return failure;
 }
 
+// Inline in its few callers: map_path's common case then runs open, fstat and mmap in one
+// function, and `adopt` is a constant in each.
+template <Access A>
+inline Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
+  // map_path checked the options of a descriptor it opened (adopt).
+  if (!adopt) {
+    if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
+    if (Failure failure = check_creation(A, options, /*by_path=*/false)) return failure;
+    if (Failure failure = check_range(options)) return failure;
+  }
+  // A failure after map_path opened the descriptor (adopt) undoes the opening; the returns of the
+  // common case stay copy-free (a Failure is returned in place).
+  const auto fail = [&](const Failure& failure) -> Failure {
+    if (adopt) return undo_open(path_, fd, created_, failure);
+    return failure;
+  };
+  struct stat st;  // fstat fills it
+  if (::fstat(fd, &st) != 0) return fail(detail::make_failure("fstat", errno));
+  if (S_ISDIR(st.st_mode)) return fail(detail::make_failure("mmap", EISDIR));
+  const struct {
+    std::uint64_t size;
+    bool regular, character_device, block_device;
+  } info{static_cast<std::uint64_t>(st.st_size), S_ISREG(st.st_mode), S_ISCHR(st.st_mode),
+         S_ISBLK(st.st_mode)};
+
+  const std::uint64_t offset = options.offset;
+  std::size_t length = 0;
+  if (info.regular) {
+    if (offset > info.size)
+      return fail(detail::invalid_argument(
+          "mmap", "offset %" PRIu64 " is past end of file (size %" PRIu64 ")", offset, info.size));
+    const std::uint64_t available = info.size - offset;
+    if (!options.length && available > max_view_size)
+      return fail(
+          detail::make_failure("mmap", EOVERFLOW,
+                               "the %" PRIu64 " bytes from offset %" PRIu64
+                               " to end of file are more than a view can hold: give a length",
+                               available, offset));
+    length = options.length.value_or(static_cast<std::size_t>(available));
+    if (length > available)
+      return fail(detail::invalid_argument(
+          "mmap", "length %zu at offset %" PRIu64 " runs past end of file (size %" PRIu64 ")",
+          length, offset, info.size));
+  } else if (!info.character_device && !info.block_device) {
+    return fail(detail::make_failure("mmap", ENODEV,
+                                     "not a regular file: a FIFO or socket cannot be mapped"));
+  } else if (options.length) {
+    length = *options.length;
+  } else {
+    return fail(detail::make_failure("mmap", ENODEV, "not a regular file: give a length"));
+  }
+
+  // An empty view has no pages, so it has no address to put anywhere: refuse the placement
+  // rather than map the view somewhere else when it first grows.
+  if (length == 0 && (options.placement.reservation || options.placement.address))
+    return fail(detail::invalid_argument(
+        "mmap", "an empty view cannot be placed: give the file or range at least one byte"));
+  offset_ = offset;
+  this->protection_ = protection_of(A);
+  // The mapping keeps its own descriptor for resize(). Write duplicates a caller's, so closing
+  // theirs (or the SharedMemoryObject that lent it) cannot leave us resizing whatever reuses that
+  // number. Read and CopyOnWrite keep none of a caller's: mapping from a descriptor then costs
+  // what the raw fstat + mmap cost, and such a view can shrink but not grow.
+  int kept = fd;
+  if (!adopt) {
+    kept = A == Access::Write ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (A == Access::Write && kept < 0)
+      return fail(detail::make_failure("fcntl", errno, "F_DUPFD_CLOEXEC"));
+  }
+  // Our own descriptor to a device was opened O_NONBLOCK only so that open could not block; the
+  // device's reads and writes through fd() should block as usual. (A duplicate shares the
+  // caller's flags, which are theirs to keep.)
+  if (adopt && !info.regular) {
+    const int status = ::fcntl(kept, F_GETFL);
+    if (status >= 0) ::fcntl(kept, F_SETFL, status & ~O_NONBLOCK);
+  }
+  const bool plain = !options.populate && !options.advice && !options.locked &&
+                     options.huge_pages == HugePages::None && !options.no_reserve &&
+                     !options.placement.reservation && !options.placement.address;
+  if (length != 0) {
+    // A string is never SIZE_MAX long (map_plain's "not known"): no branch on it.
+    const std::size_t label_length = path_.size();
+    if (label_length == SIZE_MAX) __builtin_unreachable();
+    detail::View view;
+    Failure failure =
+        plain ? detail::map_plain(length, offset, detail::to_prot(this->protection_),
+                                  share_flags(A), fd, path_.c_str(), label_length, view)
+              : map_with_options(options, length, offset, detail::to_prot(this->protection_),
+                                 share_flags(A), fd, path_, view);
+    if (failure) [[unlikely]] {
+      if (!adopt && kept >= 0) ::close(kept);
+      return fail(failure);
+    }
+    this->data_ = view.data;
+    this->size_ = view.size;
+  }
+  fd_ = kept;
+  return {};
+}
+
 // A file map_path created or emptied: sized to initial_size, then mapped.
 template <Access A>
 Failure MappedFile<A>::size_fresh(int fd, const MapOptions& options) noexcept {
   // Size only a regular file: anything else is refused by map() with the clearer message.
   detail::FileInfo info;
-  if (Failure failure = detail::stat_fd(fd, info)) return failure;
+  if (Failure failure = detail::stat_fd(fd, info)) return undo_open(path_, fd, created_, failure);
   if (info.regular) {
-    if (Failure failure = detail::check_backing("open", fd, options.initial_size)) return failure;
-    if (Failure failure = detail::allocate_fd(fd, options.initial_size)) return failure;
+    if (Failure failure = detail::check_backing("open", fd, options.initial_size))
+      return undo_open(path_, fd, created_, failure);
+    if (Failure failure = detail::allocate_fd(fd, options.initial_size))
+      return undo_open(path_, fd, created_, failure);
   }
   return map(fd, options, /*adopt=*/true);
 }
@@ -363,114 +502,15 @@ Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) no
   if (Failure failure = check_range(options)) return failure;
   int fd = -1;
   created_ = false;
-  if (options.creation == Creation::OpenExisting) {  // the common case, without open_path's loop
+  if (options.creation == Creation::OpenExisting) [[likely]] {  // without open_path's loop
     fd = open_raw(path_.c_str(), open_flags(A), 0);
     if (fd < 0) return open_failure(path_.c_str(), errno);
-  } else if (Failure failure = open_path(options, fd)) {
-    return failure;
+    return map(fd, options, /*adopt=*/true);  // on failure, it closes fd
   }
-  // A file this call created or emptied starts at initial_size.
-  const bool fresh = created_ || options.creation == Creation::CreateOrTruncate;
-  Failure failure = fresh ? size_fresh(fd, options) : map(fd, options, /*adopt=*/true);
-  if (failure) {
-    // Leave nothing this call created, but never remove a file that replaced ours meanwhile.
-    struct stat ours {};
-    struct stat named {};
-    if (created_ && ::fstat(fd, &ours) == 0 && ::stat(path_.c_str(), &named) == 0 &&
-        ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
-      ::unlink(path_.c_str());
-    created_ = false;
-    detail::close_fd(fd);
-  }
-  return failure;
-}
-
-template <Access A>
-Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt) noexcept {
-  // map_path checked the options of a descriptor it opened (adopt).
-  if (!adopt) {
-    if (fd < 0) return detail::make_failure("mmap", EBADF, "fd=%d", fd);
-    if (Failure failure = check_creation(A, options, /*by_path=*/false)) return failure;
-    if (Failure failure = check_range(options)) return failure;
-  }
-  struct stat st;  // fstat fills it
-  if (::fstat(fd, &st) != 0) return detail::make_failure("fstat", errno);
-  if (S_ISDIR(st.st_mode)) return detail::make_failure("mmap", EISDIR);
-  const struct {
-    std::uint64_t size;
-    bool regular, character_device, block_device;
-  } info{static_cast<std::uint64_t>(st.st_size), S_ISREG(st.st_mode), S_ISCHR(st.st_mode),
-         S_ISBLK(st.st_mode)};
-
-  const std::uint64_t offset = options.offset;
-  std::size_t length = 0;
-  if (info.regular) {
-    if (offset > info.size)
-      return detail::invalid_argument(
-          "mmap", "offset %" PRIu64 " is past end of file (size %" PRIu64 ")", offset, info.size);
-    const std::uint64_t available = info.size - offset;
-    if (!options.length && available > max_view_size)
-      return detail::make_failure("mmap", EOVERFLOW,
-                                  "the %" PRIu64 " bytes from offset %" PRIu64
-                                  " to end of file are more than a view can hold: give a length",
-                                  available, offset);
-    length = options.length.value_or(static_cast<std::size_t>(available));
-    if (length > available)
-      return detail::invalid_argument(
-          "mmap", "length %zu at offset %" PRIu64 " runs past end of file (size %" PRIu64 ")",
-          length, offset, info.size);
-  } else if (!info.character_device && !info.block_device) {
-    return detail::make_failure("mmap", ENODEV,
-                                "not a regular file: a FIFO or socket cannot be mapped");
-  } else if (options.length) {
-    length = *options.length;
-  } else {
-    return detail::make_failure("mmap", ENODEV, "not a regular file: give a length");
-  }
-
-  // An empty view has no pages, so it has no address to put anywhere: refuse the placement
-  // rather than map the view somewhere else when it first grows.
-  if (length == 0 && (options.placement.reservation || options.placement.address))
-    return detail::invalid_argument(
-        "mmap", "an empty view cannot be placed: give the file or range at least one byte");
-  offset_ = offset;
-  this->protection_ = protection_of(A);
-  // The mapping keeps its own descriptor for resize(). Write duplicates a caller's, so closing
-  // theirs (or the SharedMemoryObject that lent it) cannot leave us resizing whatever reuses that
-  // number. Read and CopyOnWrite keep none of a caller's: mapping from a descriptor then costs
-  // what the raw fstat + mmap cost, and such a view can shrink but not grow.
-  int kept = fd;
-  if (!adopt) {
-    kept = A == Access::Write ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (A == Access::Write && kept < 0)
-      return detail::make_failure("fcntl", errno, "F_DUPFD_CLOEXEC");
-  }
-  // Our own descriptor to a device was opened O_NONBLOCK only so that open could not block; the
-  // device's reads and writes through fd() should block as usual. (A duplicate shares the
-  // caller's flags, which are theirs to keep.)
-  if (adopt && !info.regular) {
-    const int status = ::fcntl(kept, F_GETFL);
-    if (status >= 0) ::fcntl(kept, F_SETFL, status & ~O_NONBLOCK);
-  }
-  const bool plain = !options.populate && !options.advice && !options.locked &&
-                     options.huge_pages == HugePages::None && !options.no_reserve &&
-                     !options.placement.reservation && !options.placement.address;
-  if (length != 0) {
-    detail::View view;
-    Failure failure =
-        plain ? detail::map_plain(length, offset, detail::to_prot(this->protection_),
-                                  share_flags(A), fd, path_.c_str(), path_.size(), view)
-              : map_with_options(options, length, offset, detail::to_prot(this->protection_),
-                                 share_flags(A), fd, path_, view);
-    if (failure) {
-      if (!adopt && kept >= 0) ::close(kept);
-      return failure;
-    }
-    this->data_ = view.data;
-    this->size_ = view.size;
-  }
-  fd_ = kept;
-  return {};
+  if (Failure failure = open_path(options, fd)) return failure;
+  // A file this call created or emptied starts at initial_size. On failure both undo the opening.
+  if (created_ || options.creation == Creation::CreateOrTruncate) return size_fresh(fd, options);
+  return map(fd, options, /*adopt=*/true);
 }
 
 template <Access A>

@@ -94,11 +94,6 @@ MappingCore& MappingCore::operator=(MappingCore&& other) noexcept {
   return *this;
 }
 
-MappingCore::~MappingCore() {
-  // A derived destructor usually reset() already (MappedFile closes its descriptor after that).
-  if (data_ != nullptr || state_.load(std::memory_order_acquire) != nullptr) reset();
-}
-
 void MappingCore::reset() noexcept {
   unmap_view(data_, size_, mapped_);
   data_ = nullptr;

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -246,12 +247,53 @@ PageSpan mapped_pages(const View& view) noexcept {
 
 }  // namespace
 
+namespace {
+
+// release_pages while a reservation exists: a view placed in one goes back to reserved, so that
+// nobody else can map there.
+[[gnu::noinline, gnu::cold]] void release_reserved(std::byte* begin, std::size_t length) noexcept {
+  if (!reservation_release_placed(begin, length)) ::munmap(begin, length);
+}
+
+// unmap_view once the range left the registry: munmap, or back to its reservation.
+inline void release_pages(std::byte* begin, std::size_t length) noexcept {
+  if (reservations_live.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    return release_reserved(begin, length);
+  ::munmap(begin, length);
+}
+
+// unmap_view when another thread is registering or unregistering a range at the same moment.
+[[gnu::noinline, gnu::cold]] void unmap_contended(std::byte* begin, std::size_t length) noexcept {
+  registry_remove_contended(reinterpret_cast<std::uintptr_t>(begin));
+  release_pages(begin, length);
+}
+
+// The page size as unmap_view reads it: a plain load, where page_size() checks its static's guard
+// and may call (a call that is not in tail position costs unmap_view a frame). 0 until the first
+// unmap.
+std::atomic<std::size_t> unmap_page_size{0};
+
+[[gnu::noinline, gnu::cold]] void unmap_first(std::byte* data, std::size_t size,
+                                              std::size_t mapped) noexcept {
+  unmap_page_size.store(page_size(), std::memory_order_relaxed);
+  unmap_view(data, size, mapped);
+}
+
+}  // namespace
+
 void unmap_view(std::byte* data, std::size_t size, std::size_t mapped) noexcept {
   if (data == nullptr) return;
-  const PageSpan pages = mapped_pages({data, size, mapped});
-  registry_remove(pages.begin);
-  // A view placed in a reservation goes back to reserved, so nobody else can map there.
-  if (!reservation_release(pages.begin, pages.length)) ::munmap(pages.begin, pages.length);
+  const std::size_t page = unmap_page_size.load(std::memory_order_relaxed);
+  if (page == 0) [[unlikely]]
+    return unmap_first(data, size, mapped);
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  const auto first = align_down(address, std::uintptr_t{page});
+  auto* const begin = reinterpret_cast<std::byte*>(first);
+  const std::size_t length = mapped != 0 ? mapped : align_up(address + size, page) - first;
+  // Every call below is in tail position: no frame, no saved registers.
+  if (!registry_try_remove(begin)) [[unlikely]]
+    return unmap_contended(begin, length);
+  release_pages(begin, length);
 }
 
 namespace {

@@ -58,8 +58,9 @@ struct View {
 // pages, no_reserve or placement): one mmap, then the registry. The common case, without building
 // a MapRequest, inline in its callers (no call layer between mmap's return and the caller).
 // label_length is strlen(label), or SIZE_MAX for "not known".
-inline Failure map_plain(std::size_t length, std::uint64_t offset, int prot, int flags, int fd,
-                         const char* label, std::size_t label_length, View& out) noexcept {
+[[gnu::always_inline]] inline Failure map_plain(std::size_t length, std::uint64_t offset, int prot,
+                                                int flags, int fd, const char* label,
+                                                std::size_t label_length, View& out) noexcept {
   // No object may exceed PTRDIFF_MAX, and the rounding below (head < one page) must not wrap:
   // refused before any syscall.
   if (length > max_view_size) [[unlikely]]

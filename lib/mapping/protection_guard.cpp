@@ -68,16 +68,29 @@ ProtectionGuard& ProtectionGuard::operator=(ProtectionGuard&& other) noexcept {
   return *this;
 }
 
+namespace {
+
+// end() of a guard that outlived its mapping: no pages left to restore; the last such guard
+// deletes the record. Called with the record's lock held; releases it.
+[[gnu::noinline, gnu::cold]] int end_orphaned(detail::ProtectionState* state) noexcept {
+  std::unique_lock<detail::ProtectionState::Lock> hold(state->lock, std::adopt_lock);
+  detail::ProtectionState::drop_guard(state, hold);
+  return 0;
+}
+
+}  // namespace
+
 int ProtectionGuard::end() noexcept {
   if (state_ == nullptr) return ::mprotect(begin_, length_, detail::to_prot(restore_to_));
-  std::unique_lock<detail::ProtectionState::Lock> hold(state_->lock);
-  int result = 0;
-  // A guard that outlived its mapping has no pages left to restore.
-  if (!state_->orphaned) {
-    state_->remove_guard(id_);
-    result = state_->apply(state_->pages, offset_, offset_ + length_);
-  }
-  if (result == 0) detail::ProtectionState::drop_guard(state_, hold);
+  detail::ProtectionState& state = *state_;
+  state.lock.lock();
+  if (state.orphaned) [[unlikely]]
+    return end_orphaned(state_);
+  state.remove_guard(id_);
+  const int result = state.apply(state.pages, offset_, offset_ + length_);
+  // The record is not orphaned (that happens under the lock), so this is never its last user.
+  if (result == 0) --state.guards;
+  state.lock.unlock();
   return result;
 }
 

@@ -27,38 +27,35 @@
 
 namespace mmapxx::detail {
 
+// What the handler copies out once it found the range: the label, NUL-terminated, in whole words.
+struct RegistryDetails {
+  std::atomic<std::uint64_t> label[FaultInfo::label_capacity / sizeof(std::uint64_t)];
+};
+
 namespace {
 
 constexpr std::size_t first_slot_count = 4096;  // a power of two, as every later size
-constexpr std::size_t max_probe = 32;
+constexpr std::size_t max_probe = registry_max_probe;
 constexpr std::size_t label_words = FaultInfo::label_capacity / sizeof(std::uint64_t);
 
-// What the handler scans: kept small so a scan touches few cache lines.
-struct Range {
-  std::atomic<std::uint32_t> sequence{0};
-  std::atomic<std::uintptr_t> begin{0};  // 0: the slot is free
-  std::atomic<std::uintptr_t> end{0};
-};
-
-// What the handler copies out once it found the range.
-struct Details {
-  std::atomic<std::uint64_t> file_offset{0};
-  std::atomic<std::uint64_t> label[label_words];
-};
-
-struct Table {
-  std::size_t slot_count;  // a power of two
-  std::size_t used;        // written under the writers' lock only
-  Range* ranges;
-  Details* details;
-};
+using Range = RegistryRange;
+using Details = RegistryDetails;
+using Table = RegistryTable;
 
 Range first_ranges[first_slot_count];
 Details first_details[first_slot_count];
 Table first_table{first_slot_count, 0, first_ranges, first_details};
-std::atomic<Table*> current{&first_table};
-std::atomic_flag writing = ATOMIC_FLAG_INIT;
 std::atomic<std::size_t> unregistered{0};
+
+}  // namespace
+
+std::atomic<RegistryTable*> registry_table{&first_table};
+std::atomic_flag registry_writing = ATOMIC_FLAG_INIT;
+
+namespace {
+
+auto& current = registry_table;  // the names the code below grew up with
+auto& writing = registry_writing;
 
 void lock_writers() noexcept {
   while (writing.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
@@ -73,57 +70,51 @@ void unlock_writers() noexcept {
 [[maybe_unused]] const bool fork_safe =
     ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
 
-class WriterLock {
- public:
-  WriterLock() noexcept { lock_writers(); }
-  ~WriterLock() { unlock_writers(); }
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
-};
-
 std::size_t home_of(const Table& t, std::uintptr_t begin) noexcept {
-  // Fibonacci hashing of the page number spreads neighbouring mappings over the table.
-  return static_cast<std::size_t>(((begin >> 12) * 0x9E3779B97F4A7C15ull) >> 32) &
-         (t.slot_count - 1);
+  return registry_home(t, begin);
 }
 
-// Stores `length` bytes of `label` and a terminating NUL as whole words, zero-padded: a bounded
-// copy, no scan beyond the known length. Reads no byte past label[length - 1].
+// Stores `length` bytes of `label` (length < label_capacity) and a terminating NUL as whole words,
+// zero-padded: a bounded copy, no scan beyond the known length, no byte loop. Reads no byte outside
+// label[0, length): the last word is the (overlapping) word that ends the label, shifted; a label
+// shorter than a word is put together from overlapping 4-byte or 1-byte pieces.
 [[gnu::always_inline]] inline void store_words(Details& d, const char* label,
                                                std::size_t length) noexcept {
+  static_assert(std::endian::native == std::endian::little, "words are assembled little-endian");
   const std::size_t full = length / sizeof(std::uint64_t);
-#pragma GCC unroll 8
-  for (std::size_t i = 0; i < full; ++i) {
-    std::uint64_t word;
-    std::memcpy(&word, label + i * sizeof word, sizeof word);
-    d.label[i].store(word, std::memory_order_relaxed);
-  }
-  // The last word holds the rest and the NUL. With a whole word before it, the rest is the top of
-  // the word that ends the label: one load and one shift, no byte loop.
+  const std::size_t rest = length % sizeof(std::uint64_t);
   std::uint64_t last = 0;
-  const std::size_t rest = length % sizeof last;
-  if (rest != 0 && full != 0 && std::endian::native == std::endian::little) {
-    std::memcpy(&last, label + length - sizeof last, sizeof last);
-    last >>= 8 * (sizeof last - rest);
-  } else if (rest != 0 && std::endian::native == std::endian::little) {
-    // A short label: 4, 2 and 1 byte pieces.
-    const char* p = label + full * sizeof last;
-    std::size_t at = 0;
-    if (rest & 4) {
-      std::uint32_t piece;
-      std::memcpy(&piece, p, 4);
-      last = piece;
-      at = 4;
+  if (full != 0) [[likely]] {
+    // Two words a round (a path is a handful of words): fewer loop instructions than one a round,
+    // without the dispatch of a fully unrolled copy.
+    std::size_t i = 0;
+#pragma GCC unroll 1
+    for (; i + 2 <= full; i += 2) {
+      std::uint64_t words[2];
+      std::memcpy(words, label + i * sizeof last, sizeof words);
+      d.label[i].store(words[0], std::memory_order_relaxed);
+      d.label[i + 1].store(words[1], std::memory_order_relaxed);
     }
-    if (rest & 2) {
-      std::uint16_t piece;
-      std::memcpy(&piece, p + at, 2);
-      last |= std::uint64_t{piece} << (8 * at);
-      at += 2;
+    if (i != full) {
+      std::uint64_t word;
+      std::memcpy(&word, label + i * sizeof word, sizeof word);
+      d.label[i].store(word, std::memory_order_relaxed);
     }
-    if (rest & 1) last |= std::uint64_t{static_cast<unsigned char>(p[at])} << (8 * at);
-  } else if (rest != 0) {
-    std::memcpy(&last, label + full * sizeof last, rest);
+    if (rest != 0) {
+      std::memcpy(&last, label + length - sizeof last, sizeof last);
+      last >>= 8 * (sizeof last - rest);
+    }
+  } else if (length >= 4) {
+    std::uint32_t low;
+    std::uint32_t high;
+    std::memcpy(&low, label, 4);
+    std::memcpy(&high, label + length - 4, 4);
+    last = low | std::uint64_t{high} << (8 * (length - 4));  // overlapping bytes agree
+  } else if (length != 0) {
+    const auto byte = [label](std::size_t i) {
+      return std::uint64_t{static_cast<unsigned char>(label[i])} << (8 * i);
+    };
+    last = byte(0) | byte(length / 2) | byte(length - 1);
   }
   d.label[full].store(last, std::memory_order_relaxed);
 }
@@ -172,7 +163,7 @@ void unlock_slot(Range& r) noexcept {
                                         std::size_t label_length) noexcept {
   Range& r = t.ranges[i];
   lock_slot(r);
-  t.details[i].file_offset.store(file_offset, std::memory_order_relaxed);
+  r.file_offset.store(file_offset, std::memory_order_relaxed);
   if (label_from != nullptr) {
     for (std::size_t w = 0; w < label_words; ++w)
       t.details[i].label[w].store(label_from->label[w].load(std::memory_order_relaxed),
@@ -220,7 +211,7 @@ Table* grown(const Table& old) noexcept {
         break;
       }
       fill(*t, slot, b, old.ranges[i].end.load(std::memory_order_relaxed),
-           old.details[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr, 0);
+           old.ranges[i].file_offset.load(std::memory_order_relaxed), &old.details[i], nullptr, 0);
     }
     if (complete) return t;
     ::munmap(memory, bytes);  // never published: nobody can be reading it
@@ -248,6 +239,57 @@ Table* grown(const Table& old) noexcept {
   return bigger;
 }
 
+// registry_add and registry_remove are leaf functions in the common case (no frame, no saved
+// registers): everything that needs a call (waiting for another writer, growing the table, a
+// label to cut) is a cold function reached by a tail call, which takes over the lock.
+
+// Under the writers' lock, which it releases: registry_add when the table must grow, when no slot
+// near the range's hash is free, or when the label must be cut.
+[[gnu::noinline, gnu::cold]] void add_locked_slow(std::uintptr_t b, std::size_t length,
+                                                  const char* label, std::size_t label_length,
+                                                  std::uint64_t file_offset) noexcept {
+  Table* t = current.load(std::memory_order_relaxed);
+  std::size_t slot = t->used * 2 < t->slot_count ? free_slot(*t, b) : t->slot_count;
+  if (slot == t->slot_count) t = grow(*t, b, slot);
+  if (t != nullptr) fill(*t, slot, b, b + length, file_offset, nullptr, label, label_length);
+  unlock_writers();
+}
+
+// Under the writers' lock, which it releases: the whole of registry_add but the lock.
+[[gnu::always_inline]] inline void add_locked(std::uintptr_t b, std::size_t length,
+                                              const char* label, std::size_t label_length,
+                                              std::uint64_t file_offset) noexcept {
+  Table& t = *current.load(std::memory_order_relaxed);
+  if (t.used * 2 < t.slot_count && label_length < FaultInfo::label_capacity) [[likely]] {
+    const std::size_t home = home_of(t, b);
+    for (std::size_t probe = 0; probe < max_probe; ++probe) {
+      const std::size_t i = (home + probe) & (t.slot_count - 1);
+      Range& r = t.ranges[i];
+      if (r.begin.load(std::memory_order_relaxed) != 0) continue;
+      // The range first and the label last: fewer values live across the copy. A reader sees
+      // the odd sequence until all of it is there.
+      lock_slot(r);
+      r.end.store(b + length, std::memory_order_relaxed);
+      r.file_offset.store(file_offset, std::memory_order_relaxed);
+      r.begin.store(b, std::memory_order_relaxed);
+      ++t.used;
+      store_words(t.details[i], label, label_length);
+      unlock_slot(r);
+      unlock_writers();
+      return;
+    }
+  }
+  return add_locked_slow(b, length, label, label_length, file_offset);
+}
+
+// registry_add when another writer holds the lock.
+[[gnu::noinline, gnu::cold]] void add_contended(std::uintptr_t b, std::size_t length,
+                                                const char* label, std::size_t label_length,
+                                                std::uint64_t file_offset) noexcept {
+  lock_writers();
+  add_locked(b, length, label, label_length, file_offset);
+}
+
 }  // namespace
 
 void registry_add(const std::byte* begin, std::size_t length, const char* label,
@@ -258,33 +300,16 @@ void registry_add(const std::byte* begin, std::size_t length, const char* label,
 void registry_add(const std::byte* begin, std::size_t length, const char* label,
                   std::size_t label_length, std::uint64_t file_offset) noexcept {
   const auto b = reinterpret_cast<std::uintptr_t>(begin);
-  if (b == 0 || length == 0) return;
-  const WriterLock lock;
-  Table* t = current.load(std::memory_order_relaxed);
-  std::size_t slot = t->used * 2 < t->slot_count ? free_slot(*t, b) : t->slot_count;
-  if (slot == t->slot_count) [[unlikely]] {
-    t = grow(*t, b, slot);
-    if (t == nullptr) return;
-  }
-  fill(*t, slot, b, b + length, file_offset, nullptr, label, label_length);
+  if (b == 0 || length == 0) [[unlikely]]
+    return;
+  if (writing.test_and_set(std::memory_order_acquire)) [[unlikely]]
+    return add_contended(b, length, label, label_length, file_offset);
+  add_locked(b, length, label, label_length, file_offset);
 }
 
-void registry_remove(const std::byte* begin) noexcept {
-  const auto b = reinterpret_cast<std::uintptr_t>(begin);
-  if (b == 0) return;
-  const WriterLock lock;
-  Table& t = *current.load(std::memory_order_relaxed);
-  const std::size_t home = home_of(t, b);
-  for (std::size_t probe = 0; probe < max_probe; ++probe) {
-    Range& r = t.ranges[(home + probe) & (t.slot_count - 1)];
-    if (r.begin.load(std::memory_order_relaxed) != b) continue;
-    lock_slot(r);
-    r.begin.store(0, std::memory_order_relaxed);
-    r.end.store(0, std::memory_order_relaxed);
-    unlock_slot(r);
-    --t.used;
-    return;
-  }
+void registry_remove_contended(std::uintptr_t b) noexcept {
+  lock_writers();
+  registry_remove_locked(b);
 }
 
 bool registry_find(const void* address, FaultInfo& fault) noexcept {
@@ -299,7 +324,7 @@ bool registry_find(const void* address, FaultInfo& fault) noexcept {
       const std::uintptr_t begin = r.begin.load(std::memory_order_relaxed);
       const std::uintptr_t end = r.end.load(std::memory_order_relaxed);
       if (begin == 0 || a < begin || a >= end) break;
-      const std::uint64_t offset = t.details[i].file_offset.load(std::memory_order_relaxed);
+      const std::uint64_t offset = r.file_offset.load(std::memory_order_relaxed);
       load_label(t.details[i], fault.label);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (r.sequence.load(std::memory_order_relaxed) != before) continue;  // torn: read again

@@ -2,6 +2,7 @@
 // map, unmap and remap, read by the fault handler (faults/) to decide which faults are ours.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -20,7 +21,9 @@ namespace mmapxx::detail {
 [[gnu::visibility("hidden")]] void registry_add(const std::byte* begin, std::size_t length,
                                                 const char* label, std::size_t label_length,
                                                 std::uint64_t file_offset) noexcept;
-[[gnu::visibility("hidden")]] void registry_remove(const std::byte* begin) noexcept;
+// Removes the range that starts at `begin` (nothing if none does). Inline in the map primitive's
+// unmap (below): the common case is a lock exchange, a hash, a compare and a few stores.
+inline void registry_remove(const std::byte* begin) noexcept;
 
 // Handler-safe. When `address` lies in a registered mapping, fills in fault.label and
 // fault.file_offset and returns true.
@@ -28,5 +31,77 @@ bool registry_find(const void* address, FaultInfo& fault) noexcept;
 // Ranges that could not be registered because growing the table failed for want of memory
 // (their faults are never claimed). The table has no fixed capacity.
 std::size_t registry_unregistered() noexcept;
+
+// ---- the table, shared with the inline registry_remove; everything else is in registry.cpp ----
+
+// One slot, what the handler scans: a seqlock (odd `sequence` while a writer owns it) over the
+// range and its file offset. 32 bytes: a shift to index.
+struct RegistryRange {
+  std::atomic<std::uint32_t> sequence{0};
+  std::atomic<std::uintptr_t> begin{0};  // 0: the slot is free
+  std::atomic<std::uintptr_t> end{0};
+  std::atomic<std::uint64_t> file_offset{0};
+};
+struct RegistryDetails;  // the slots' labels (registry.cpp)
+
+struct RegistryTable {
+  std::size_t slot_count;  // a power of two
+  std::size_t used;        // written under the writers' lock only
+  RegistryRange* ranges;
+  RegistryDetails* details;
+};
+
+inline constexpr std::size_t registry_max_probe = 32;
+// The table writers and the handler use now (a bigger one replaces it as it fills).
+[[gnu::visibility("hidden")]] extern std::atomic<RegistryTable*> registry_table;
+// The writers' lock: map and unmap on any thread; the handler never takes it.
+[[gnu::visibility("hidden")]] extern std::atomic_flag registry_writing;
+
+// Where a range starting at `begin` is looked for first: Fibonacci hashing of the page number
+// spreads neighbouring mappings over the table.
+inline std::size_t registry_home(const RegistryTable& t, std::uintptr_t begin) noexcept {
+  return static_cast<std::size_t>(((begin >> 12) * 0x9E3779B97F4A7C15ull) >> 32) &
+         (t.slot_count - 1);
+}
+
+// Under the writers' lock, which it releases: registry_remove without the lock.
+[[gnu::always_inline]] inline void registry_remove_locked(std::uintptr_t b) noexcept {
+  RegistryTable& t = *registry_table.load(std::memory_order_relaxed);
+  const std::size_t home = registry_home(t, b);
+  for (std::size_t probe = 0; probe < registry_max_probe; ++probe) {
+    RegistryRange& r = t.ranges[(home + probe) & (t.slot_count - 1)];
+    if (r.begin.load(std::memory_order_relaxed) != b) continue;
+    // Readers that see either store below also see the odd sequence.
+    r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    r.begin.store(0, std::memory_order_relaxed);
+    r.end.store(0, std::memory_order_relaxed);
+    r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    --t.used;
+    break;
+  }
+  registry_writing.clear(std::memory_order_release);
+}
+
+// registry_remove when another writer holds the lock: waits for it (out of line, cold).
+[[gnu::visibility("hidden"), gnu::cold]] void registry_remove_contended(std::uintptr_t b) noexcept;
+
+// registry_remove's common case: false, having done nothing, when another writer holds the lock
+// (then call registry_remove_contended). Inline, so that a caller can keep every other call in
+// tail position (no saved registers).
+[[gnu::always_inline]] inline bool registry_try_remove(const std::byte* begin) noexcept {
+  const auto b = reinterpret_cast<std::uintptr_t>(begin);
+  if (b == 0) [[unlikely]]
+    return true;  // never registered
+  if (registry_writing.test_and_set(std::memory_order_acquire)) [[unlikely]]
+    return false;
+  registry_remove_locked(b);
+  return true;
+}
+
+inline void registry_remove(const std::byte* begin) noexcept {
+  if (!registry_try_remove(begin)) [[unlikely]]
+    registry_remove_contended(reinterpret_cast<std::uintptr_t>(begin));
+}
 
 }  // namespace mmapxx::detail
