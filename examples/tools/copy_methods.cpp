@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -95,7 +96,7 @@ void copy_buffered(int in, const std::string& src, const CopyTarget& out, std::u
 
 // One copy_file_range loop over [pos, end). Returns false, having copied nothing, when
 // copy_file_range cannot serve these two files (only asked on the extent's first call, at
-// `first`). stop: another stream failed, give up at the next call.
+// `first`; no_fallback: never). stop: another stream failed, give up at the next call.
 bool copy_range_loop(int in, const std::string& src, const CopyTarget& out, std::uint64_t first,
                      std::uint64_t pos, std::uint64_t end,
                      const std::function<void(std::uint64_t)>& copied,
@@ -126,6 +127,10 @@ bool copy_range_loop(int in, const std::string& src, const CopyTarget& out, std:
 // small because the writes still take the destination inode's lock one at a time.
 constexpr std::uint64_t two_streams_from = 3 * std::uint64_t{window_size};
 
+// For copy_range_loop's `first`: copy_file_range has already worked on this extent, so a refusal
+// now is an error, never a quiet "copied nothing" (which would leave that window out).
+constexpr std::uint64_t no_fallback = std::numeric_limits<std::uint64_t>::max();
+
 // The windows after the first of [offset, end), shared by two threads: each takes the next
 // window not yet taken. The first error stops both; a source that shrank meanwhile is reported
 // as one stream would have: "end of file moved" at its new size.
@@ -140,7 +145,7 @@ void copy_range_two_streams(int in, const std::string& src, const CopyTarget& ou
       const std::uint64_t at = next.fetch_add(window_size);
       if (at >= end || stop.load()) return;
       copy_range_loop(
-          in, src, out, offset, at, std::min<std::uint64_t>(end, at + window_size),
+          in, src, out, no_fallback, at, std::min<std::uint64_t>(end, at + window_size),
           [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
     }
   };
@@ -165,7 +170,7 @@ void copy_range_two_streams(int in, const std::string& src, const CopyTarget& ou
       const std::uint64_t at = next.fetch_add(window_size);
       if (at >= end || stop.load()) break;
       copy_range_loop(
-          in, src, out, offset, at, std::min<std::uint64_t>(end, at + window_size),
+          in, src, out, no_fallback, at, std::min<std::uint64_t>(end, at + window_size),
           [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
       progress(done.load());
     }
