@@ -231,3 +231,37 @@ TEST_CASE("mmcp copies a long extent with two streams, exactly, and reports a tr
     CHECK(dir.hidden().empty());
   }
 }
+
+TEST_CASE("mmcp -j keeps -n, -p, --fsync and --reflink=never for every source",
+          "[tools][mmcp][jobs]") {
+  ScratchDir dir;
+  std::vector<std::string> sources = make_sources(dir, 30);
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    REQUIRE(::chmod(sources[i].c_str(), i % 2 ? 0751 : 0604) == 0);
+  const struct timespec times[2] = {{1000000000, 123456789}, {1100000000, 987654321}};
+  for (const auto& src : sources) REQUIRE(::utimensat(AT_FDCWD, src.c_str(), times, 0) == 0);
+  std::filesystem::create_directory(dir.file("out"));
+  // Every third destination exists already: -n keeps it.
+  for (std::size_t i = 0; i < sources.size(); i += 3)
+    write_file(dir.file("out/f" + std::to_string(i)), "kept");
+  const ToolResult r = run_tool(
+      dir,
+      command({MMCP, "-j2", "-n", "-p", "--fsync", "--reflink=never"}, sources, dir.file("out")));
+  CHECK(r.exited(0));
+  CHECK(r.err.empty());
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    INFO("file " << i);
+    const std::string copy = dir.file("out/f" + std::to_string(i));
+    if (i % 3 == 0) {
+      CHECK(read_file(copy) == "kept");
+      continue;
+    }
+    CHECK(same_contents(copy, sources[i]));
+    struct stat st {};
+    REQUIRE(::stat(copy.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == (i % 2 ? 0751u : 0604u));
+    CHECK(st.st_mtim.tv_sec == times[1].tv_sec);
+    CHECK(st.st_mtim.tv_nsec == times[1].tv_nsec);
+  }
+  CHECK(dir.hidden().empty());
+}
