@@ -311,8 +311,8 @@ void scenario_copy_one(Context& ctx, const std::string& mmcp) {
           .case_name = "one 16KiB file, " + std::to_string(count) + " commands",
           .size = size,
           .state = "warm, process start included",
-          .unit = Unit::GBps,
-          .work = static_cast<double>(size) * count,
+          .unit = Unit::NsPerOp,  // per command
+          .work = static_cast<double>(count),
           .repeats = ctx.config.repeats(9),
           .expected = std::nullopt};
   ctx.run(g, m);
