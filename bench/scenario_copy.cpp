@@ -185,8 +185,11 @@ constexpr double quiet_stall = 0.1;
 
 // One note per method: GB/s and the ratio to the same round's cp, as min/median/max, over every
 // round and then over the quiet rounds only; and one note on how contended the rounds were.
+// `commands`: each run is that many commands in a row; their time per command is printed instead
+// of a data rate.
 void note_spread(Context& ctx, const std::string& case_name, const Samples& samples,
-                 const std::vector<Method>& methods, std::size_t size, bool warmup) {
+                 const std::vector<Method>& methods, std::size_t size, bool warmup,
+                 int commands = 0) {
   if (ctx.config.verify) return;
   const std::size_t skip = warmup ? 1 : 0;
   const auto& cp = samples.at("cp");
@@ -212,12 +215,14 @@ void note_spread(Context& ctx, const std::string& case_name, const Samples& samp
     const auto& t = samples.at(m.name);
     std::vector<double> rates, ratios, quiet;
     for (std::size_t i = skip; i < t.size() && i < cp.size(); ++i) {
-      rates.push_back(static_cast<double>(size) / t[i].seconds / 1e9);
+      rates.push_back(commands > 0 ? t[i].seconds * 1e3 / commands
+                                   : static_cast<double>(size) / t[i].seconds / 1e9);
       ratios.push_back(cp[i].seconds / t[i].seconds);
       const double w = worst[i - skip];
       if (w >= 0 && w < quiet_stall) quiet.push_back(ratios.back());
     }
-    print("copy/" + case_name + ": " + m.name + ": " + spread(rates, "%.2f/%.2f/%.2f GB/s") +
+    print("copy/" + case_name + ": " + m.name + ": " +
+          spread(rates, commands > 0 ? "%.2f/%.2f/%.2f ms a command" : "%.2f/%.2f/%.2f GB/s") +
           ", vs cp same round " + spread(ratios, "%.2fx/%.2fx/%.2fx") + " (min/median/max of " +
           std::to_string(rates.size()) + "); quiet rounds " + spread(quiet, "%.2fx/%.2fx/%.2fx") +
           " (of " + std::to_string(quiet.size()) + ")");
@@ -316,7 +321,7 @@ void scenario_copy_one(Context& ctx, const std::string& mmcp) {
           .repeats = ctx.config.repeats(9),
           .expected = std::nullopt};
   ctx.run(g, m);
-  note_spread(ctx, g.case_name, *samples, m, size * count, g.timing.warmup);
+  note_spread(ctx, g.case_name, *samples, m, size * count, g.timing.warmup, count);
   std::filesystem::remove(dst);
   std::filesystem::remove(src);
 }
