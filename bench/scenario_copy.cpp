@@ -21,7 +21,6 @@
 // are interleaved).
 #include <fcntl.h>
 #include <spawn.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,7 +118,7 @@ class Settle {
   void operator()() {
     Fd fd(dir_, O_RDONLY | O_DIRECTORY);
     if (::syncfs(fd.get()) != 0)
-      throw std::runtime_error("syncfs " + dir_ + ": " + strerror(errno));
+      throw std::runtime_error("syncfs " + dir_ + ": " + std::strerror(errno));
     worst_kib_ = std::max(worst_kib_, dirty_kib());
     if (!evict_.empty()) {
       evict(evict_);

@@ -140,13 +140,15 @@ void copy_range_two_streams(int in, const std::string& src, const CopyTarget& ou
   std::atomic<std::uint64_t> next{offset};  // start of the next window to take
   std::atomic<std::uint64_t> done{offset};  // offset + the bytes copied by both streams
   std::atomic<bool> stop{false};
-  const auto stream = [&] {
+  // reports: progress comes from one thread only, after each of its windows (all bytes so far).
+  const auto stream = [&](bool reports) {
     for (;;) {
       const std::uint64_t at = next.fetch_add(window_size);
       if (at >= end || stop.load()) return;
       copy_range_loop(
           in, src, out, no_fallback, at, std::min<std::uint64_t>(end, at + window_size),
           [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
+      if (reports) progress(done.load());
     }
   };
   std::exception_ptr helper_error;
@@ -154,7 +156,7 @@ void copy_range_two_streams(int in, const std::string& src, const CopyTarget& ou
   try {
     helper.emplace([&] {
       try {
-        stream();
+        stream(/*reports=*/false);
       } catch (...) {
         helper_error = std::current_exception();
         stop = true;
@@ -165,15 +167,7 @@ void copy_range_two_streams(int in, const std::string& src, const CopyTarget& ou
   }
   std::exception_ptr own_error;
   try {
-    // Progress comes from this thread only: after each of its windows, all bytes copied so far.
-    for (;;) {
-      const std::uint64_t at = next.fetch_add(window_size);
-      if (at >= end || stop.load()) break;
-      copy_range_loop(
-          in, src, out, no_fallback, at, std::min<std::uint64_t>(end, at + window_size),
-          [&](std::uint64_t n) { done.fetch_add(n); }, &stop);
-      progress(done.load());
-    }
+    stream(/*reports=*/true);
   } catch (...) {
     own_error = std::current_exception();
     stop = true;

@@ -13,6 +13,12 @@ namespace {
 std::mutex line_mutex;
 Progress* line_owner = nullptr;  // the bar the line belongs to; guarded by line_mutex
 
+// Under line_mutex: whether `bar` may draw, taking the line if it is free.
+bool claim_line(Progress* bar) {
+  if (line_owner == nullptr) line_owner = bar;
+  return line_owner == bar;
+}
+
 }  // namespace
 
 Progress::Progress(bool enabled, std::string label, std::uint64_t total)
@@ -35,8 +41,7 @@ void Progress::update(std::uint64_t done) {
   const auto now = std::chrono::steady_clock::now();
   if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
   const std::lock_guard lock(line_mutex);
-  if (line_owner == nullptr) line_owner = this;
-  if (line_owner != this) return;
+  if (!claim_line(this)) return;
   last_ = now;
   draw(done);
 }
@@ -44,8 +49,7 @@ void Progress::update(std::uint64_t done) {
 void Progress::finish() {
   if (!enabled_) return;
   const std::lock_guard lock(line_mutex);
-  if (line_owner == nullptr) line_owner = this;
-  if (line_owner != this) return;
+  if (!claim_line(this)) return;
   draw(total_);
   std::fputc('\n', stderr);
   line_owner = nullptr;

@@ -239,15 +239,14 @@ static Failure map_options(const MapRequest& request, View& out) noexcept {
 
 namespace {
 
-PageSpan mapped_pages(const View& view) noexcept {
-  PageSpan pages = pages_of(view.data, view.size);
-  if (view.mapped != 0) pages.length = view.mapped;
-  return pages;
+// The pages under a view, for a page size `page`: those its bytes touch, or `mapped` when the map
+// primitive recorded more (huge pages).
+inline PageSpan mapped_pages(const View& view, std::size_t page) noexcept {
+  const auto address = reinterpret_cast<std::uintptr_t>(view.data);
+  const auto first = align_down(address, std::uintptr_t{page});
+  return {reinterpret_cast<std::byte*>(first),
+          view.mapped != 0 ? view.mapped : align_up(address + view.size, page) - first};
 }
-
-}  // namespace
-
-namespace {
 
 // release_pages while a reservation exists: a view placed in one goes back to reserved, so that
 // nobody else can map there.
@@ -286,14 +285,11 @@ void unmap_view(std::byte* data, std::size_t size, std::size_t mapped) noexcept 
   const std::size_t page = unmap_page_size.load(std::memory_order_relaxed);
   if (page == 0) [[unlikely]]
     return unmap_first(data, size, mapped);
-  const auto address = reinterpret_cast<std::uintptr_t>(data);
-  const auto first = align_down(address, std::uintptr_t{page});
-  auto* const begin = reinterpret_cast<std::byte*>(first);
-  const std::size_t length = mapped != 0 ? mapped : align_up(address + size, page) - first;
+  const PageSpan pages = mapped_pages({data, size, mapped}, page);
   // Every call below is in tail position: no frame, no saved registers.
-  if (!registry_try_remove(begin)) [[unlikely]]
-    return unmap_contended(begin, length);
-  release_pages(begin, length);
+  if (!registry_try_remove(pages.begin)) [[unlikely]]
+    return unmap_contended(pages.begin, pages.length);
+  release_pages(pages.begin, pages.length);
 }
 
 namespace {
@@ -422,7 +418,7 @@ Failure grow_split(PageSpan old_pages, std::size_t new_length, std::byte*& moved
 Failure remap_view(View& view, std::size_t new_size, const char* label, std::uint64_t file_offset,
                    std::size_t granule) noexcept {
   if (granule == 0) granule = page_size();
-  const PageSpan old_pages = mapped_pages(view);
+  const PageSpan old_pages = mapped_pages(view, page_size());
   const std::size_t head = static_cast<std::size_t>(view.data - old_pages.begin);
   // head < one page, so head + new_size + granule cannot wrap once this holds.
   if (new_size > max_view_size)

@@ -95,9 +95,10 @@ inline void unmap_view(View view) noexcept {
 Failure remap_view(View& view, std::size_t new_size, const char* label, std::uint64_t file_offset,
                    std::size_t granule = 0) noexcept;
 
-// The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on.
-inline PageSpan pages_of(const std::byte* data, std::size_t size) noexcept {
-  const std::uintptr_t page = page_size();
+// The whole pages under a view: what munmap, mprotect, msync, madvise and mincore act on. `page`:
+// the page size, for a caller that has it at hand.
+inline PageSpan pages_of(const std::byte* data, std::size_t size,
+                         std::uintptr_t page = page_size()) noexcept {
   const auto address = reinterpret_cast<std::uintptr_t>(data);
   const auto begin = align_down(address, page);
   const auto end = align_up(address + size, page);

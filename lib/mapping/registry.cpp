@@ -54,14 +54,11 @@ std::atomic_flag registry_writing = ATOMIC_FLAG_INIT;
 
 namespace {
 
-auto& current = registry_table;  // the names the code below grew up with
-auto& writing = registry_writing;
-
 void lock_writers() noexcept {
-  while (writing.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+  while (registry_writing.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
 }
 void unlock_writers() noexcept {
-  writing.clear(std::memory_order_release);
+  registry_writing.clear(std::memory_order_release);
 }
 
 // fork() waits for a writer in progress, so a child never inherits the lock held by a thread it
@@ -69,10 +66,6 @@ void unlock_writers() noexcept {
 // through it), not checked on every lock.
 [[maybe_unused]] const bool fork_safe =
     ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
-
-std::size_t home_of(const Table& t, std::uintptr_t begin) noexcept {
-  return registry_home(t, begin);
-}
 
 // Stores `length` bytes of `label` (length < label_capacity) and a terminating NUL as whole words,
 // zero-padded: a bounded copy, no scan beyond the known length, no byte loop. Reads no byte outside
@@ -147,22 +140,12 @@ void load_label(const Details& d, char* out) noexcept {
   out[FaultInfo::label_capacity - 1] = '\0';
 }
 
-void lock_slot(Range& r) noexcept {
-  r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  // Readers that see any store below must also see the odd sequence.
-  std::atomic_thread_fence(std::memory_order_release);
-}
-
-void unlock_slot(Range& r) noexcept {
-  r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-}
-
 [[gnu::always_inline]] inline void fill(Table& t, std::size_t i, std::uintptr_t begin,
                                         std::uintptr_t end, std::uint64_t file_offset,
                                         const Details* label_from, const char* label,
                                         std::size_t label_length) noexcept {
   Range& r = t.ranges[i];
-  lock_slot(r);
+  registry_lock_slot(r);
   r.file_offset.store(file_offset, std::memory_order_relaxed);
   if (label_from != nullptr) {
     for (std::size_t w = 0; w < label_words; ++w)
@@ -173,13 +156,13 @@ void unlock_slot(Range& r) noexcept {
   }
   r.end.store(end, std::memory_order_relaxed);
   r.begin.store(begin, std::memory_order_relaxed);
-  unlock_slot(r);
+  registry_unlock_slot(r);
   ++t.used;
 }
 
 // Under the writers' lock. The slot a range can take in `t`, or slot_count if none is free.
-std::size_t free_slot(const Table& t, std::uintptr_t begin) noexcept {
-  const std::size_t home = home_of(t, begin);
+[[gnu::always_inline]] inline std::size_t free_slot(const Table& t, std::uintptr_t begin) noexcept {
+  const std::size_t home = registry_home(t, begin);
   for (std::size_t probe = 0; probe < max_probe; ++probe) {
     const std::size_t i = (home + probe) & (t.slot_count - 1);
     if (t.ranges[i].begin.load(std::memory_order_relaxed) == 0) return i;
@@ -230,7 +213,7 @@ Table* grown(const Table& old) noexcept {
     return nullptr;
   }
   // The old table stays mapped (a handler may be scanning it) but is no longer written.
-  current.store(bigger, std::memory_order_release);
+  registry_table.store(bigger, std::memory_order_release);
   slot = free_slot(*bigger, begin);
   if (slot == bigger->slot_count) {
     unregistered.fetch_add(1, std::memory_order_relaxed);
@@ -248,7 +231,7 @@ Table* grown(const Table& old) noexcept {
 [[gnu::noinline, gnu::cold]] void add_locked_slow(std::uintptr_t b, std::size_t length,
                                                   const char* label, std::size_t label_length,
                                                   std::uint64_t file_offset) noexcept {
-  Table* t = current.load(std::memory_order_relaxed);
+  Table* t = registry_table.load(std::memory_order_relaxed);
   std::size_t slot = t->used * 2 < t->slot_count ? free_slot(*t, b) : t->slot_count;
   if (slot == t->slot_count) t = grow(*t, b, slot);
   if (t != nullptr) fill(*t, slot, b, b + length, file_offset, nullptr, label, label_length);
@@ -259,22 +242,20 @@ Table* grown(const Table& old) noexcept {
 [[gnu::always_inline]] inline void add_locked(std::uintptr_t b, std::size_t length,
                                               const char* label, std::size_t label_length,
                                               std::uint64_t file_offset) noexcept {
-  Table& t = *current.load(std::memory_order_relaxed);
+  Table& t = *registry_table.load(std::memory_order_relaxed);
   if (t.used * 2 < t.slot_count && label_length < FaultInfo::label_capacity) [[likely]] {
-    const std::size_t home = home_of(t, b);
-    for (std::size_t probe = 0; probe < max_probe; ++probe) {
-      const std::size_t i = (home + probe) & (t.slot_count - 1);
+    const std::size_t i = free_slot(t, b);
+    if (i != t.slot_count) [[likely]] {
       Range& r = t.ranges[i];
-      if (r.begin.load(std::memory_order_relaxed) != 0) continue;
       // The range first and the label last: fewer values live across the copy. A reader sees
       // the odd sequence until all of it is there.
-      lock_slot(r);
+      registry_lock_slot(r);
       r.end.store(b + length, std::memory_order_relaxed);
       r.file_offset.store(file_offset, std::memory_order_relaxed);
       r.begin.store(b, std::memory_order_relaxed);
       ++t.used;
       store_words(t.details[i], label, label_length);
-      unlock_slot(r);
+      registry_unlock_slot(r);
       unlock_writers();
       return;
     }
@@ -302,7 +283,7 @@ void registry_add(const std::byte* begin, std::size_t length, const char* label,
   const auto b = reinterpret_cast<std::uintptr_t>(begin);
   if (b == 0 || length == 0) [[unlikely]]
     return;
-  if (writing.test_and_set(std::memory_order_acquire)) [[unlikely]]
+  if (registry_writing.test_and_set(std::memory_order_acquire)) [[unlikely]]
     return add_contended(b, length, label, label_length, file_offset);
   add_locked(b, length, label, label_length, file_offset);
 }
@@ -314,7 +295,7 @@ void registry_remove_contended(std::uintptr_t b) noexcept {
 
 bool registry_find(const void* address, FaultInfo& fault) noexcept {
   const auto a = reinterpret_cast<std::uintptr_t>(address);
-  const Table& t = *current.load(std::memory_order_acquire);
+  const Table& t = *registry_table.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < t.slot_count; ++i) {
     Range& r = t.ranges[i];
     if (r.begin.load(std::memory_order_relaxed) == 0) continue;

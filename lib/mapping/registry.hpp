@@ -64,6 +64,16 @@ inline std::size_t registry_home(const RegistryTable& t, std::uintptr_t begin) n
          (t.slot_count - 1);
 }
 
+// A slot's seqlock, taken by a writer (under the writers' lock): the sequence is odd while it
+// changes the slot, and readers that see any store made meanwhile also see the odd sequence.
+inline void registry_lock_slot(RegistryRange& r) noexcept {
+  r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+inline void registry_unlock_slot(RegistryRange& r) noexcept {
+  r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
 // Under the writers' lock, which it releases: registry_remove without the lock.
 [[gnu::always_inline]] inline void registry_remove_locked(std::uintptr_t b) noexcept {
   RegistryTable& t = *registry_table.load(std::memory_order_relaxed);
@@ -71,12 +81,10 @@ inline std::size_t registry_home(const RegistryTable& t, std::uintptr_t begin) n
   for (std::size_t probe = 0; probe < registry_max_probe; ++probe) {
     RegistryRange& r = t.ranges[(home + probe) & (t.slot_count - 1)];
     if (r.begin.load(std::memory_order_relaxed) != b) continue;
-    // Readers that see either store below also see the odd sequence.
-    r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
+    registry_lock_slot(r);
     r.begin.store(0, std::memory_order_relaxed);
     r.end.store(0, std::memory_order_relaxed);
-    r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    registry_unlock_slot(r);
     --t.used;
     break;
   }
