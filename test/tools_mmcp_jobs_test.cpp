@@ -179,14 +179,14 @@ TEST_CASE("mmcp -j killed at random instants leaves only complete files and no t
   std::mt19937 rng(seed);
   std::uniform_int_distribution<long> when(0, whole);
   INFO("a whole copy takes " << whole << " us; kill instants from seed " << seed);
+  int killed_mid_copy = 0;  // kills that ended mmcp before it was done: what the rounds test
   for (int round = 0; round < 8; ++round) {
     std::filesystem::remove_all(dir.file("out"));
     std::filesystem::create_directory(dir.file("out"));
     ToolRun run(dir, argv);
     std::this_thread::sleep_for(std::chrono::microseconds(when(rng)));
     run.signal(SIGKILL);
-    run.finish();
-    std::size_t complete = 0;
+    if (WIFSIGNALED(run.finish().status)) ++killed_mid_copy;
     for (const auto& e : std::filesystem::directory_iterator(dir.file("out"))) {
       const std::string name = e.path().filename();
       INFO("left: " << name);
@@ -195,10 +195,9 @@ TEST_CASE("mmcp -j killed at random instants leaves only complete files and no t
         continue;
       }
       CHECK(same_contents(e.path().string(), dir.file("src/" + name)));
-      ++complete;
     }
-    CHECK(complete <= sources.size());
   }
+  CHECK(killed_mid_copy > 0);
 }
 
 TEST_CASE("mmcp copies a long extent with two streams, exactly, and reports a truncation in them",
