@@ -283,6 +283,15 @@ std::pair<std::size_t, std::size_t> pick_range(Reader& r, std::size_t size) {
   return {offset, length};
 }
 
+// PopulateWrite breaks copy-on-write (docs: flags.hpp): the copied pages of a CopyOnWrite view
+// keep the bytes of that moment and stop following later changes to the file.
+template <class V>
+void copied_privately(Advice advice, const V&, Slot* slot) {
+  if (slot != nullptr && advice == Advice::PopulateWrite &&
+      std::is_same_v<V, MappedFile<Access::CopyOnWrite>>)
+    slot->private_dirty = true;
+}
+
 template <class V>
 void common_ops(Reader& r, V& v, Slot* slot) {
   const char* label = v.label();
@@ -291,10 +300,13 @@ void common_ops(Reader& r, V& v, Slot* slot) {
   const std::size_t offset = range.first;
   const std::size_t length = range.second;
   switch (r.byte() % 7) {
-    case 0:  // out-of-range enum values too: they must be refused
-      v.advise(static_cast<Advice>(r.byte() % 14), offset, length, ec);
+    case 0: {  // out-of-range enum values too: they must be refused
+      const auto advice = static_cast<Advice>(r.byte() % 14);
+      v.advise(advice, offset, length, ec);
       check_error(ec, "advise");
+      if (!ec) copied_privately(advice, v, slot);
       break;
+    }
     case 1:
       v.advise_unchecked(static_cast<UncheckedAdvice>(r.byte() % 4), offset, length, ec);
       check_error(ec, "advise_unchecked");
@@ -326,10 +338,12 @@ void common_ops(Reader& r, V& v, Slot* slot) {
       throws_only_errors("as<T>", [&] { (void)v.template as<std::uint32_t>(); });
       break;
     }
-    case 5:
-      throws_only_errors("advise (throwing)",
-                         [&] { v.advise(static_cast<Advice>(r.byte() % 14), offset, length); });
+    case 5: {
+      const auto advice = static_cast<Advice>(r.byte() % 14);
+      if (throws_only_errors("advise (throwing)", [&] { v.advise(advice, offset, length); }))
+        copied_privately(advice, v, slot);
       break;
+    }
     default:
       if constexpr (requires { v.flush(SyncPolicy::Sync, 0, 0, ec); }) {
         v.flush(static_cast<SyncPolicy>(r.byte() % 4), offset, length, ec);
