@@ -93,6 +93,26 @@ TEST_CASE("Every safe advice is accepted where it applies") {
   CHECK(ec);
 }
 
+TEST_CASE("PopulateWrite copies a CopyOnWrite view's pages, up to the page that fails") {
+  TempDir dir;
+  const std::string path = dir.file("f");
+  test::write_file(path, std::string(3 * page_size(), 'a'));
+  MappedFile<Access::CopyOnWrite> copied(path);
+  MappedFile<Access::CopyOnWrite> following(path);
+  // Only the first page stays in the file: PopulateWrite copies it, then fails on the second.
+  REQUIRE(::truncate(path.c_str(), static_cast<off_t>(page_size())) == 0);
+  std::error_code ec;
+  copied.advise(Advice::PopulateWrite, 0, whole, ec);
+  CHECK(ec == std::errc::bad_address);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  const std::string b(page_size(), 'b');
+  CHECK(::pwrite(fd, b.data(), b.size(), 0) == static_cast<ssize_t>(b.size()));
+  ::close(fd);
+  CHECK(following[0] == std::byte{'b'});  // untouched pages follow the file
+  CHECK(copied[0] == std::byte{'a'});     // the copied page keeps the bytes it was copied with
+}
+
 TEST_CASE("DontFork keeps a region out of the child") {
   AnonymousRegion region(page_size());
   region[0] = std::byte{7};

@@ -93,6 +93,8 @@ class MappingCore {
   ///   value the kernel does not know (HugePage without THP; PopulateRead/PopulateWrite before
   ///   Linux 5.14), EFAULT from PopulateRead/PopulateWrite where an access would fault (past end
   ///   of file), ENOMEM from PopulateWrite out of memory. The error names the byte range.
+  ///   PopulateRead/PopulateWrite stop at the first page that fails: the pages before it stay
+  ///   populated (PopulateWrite on a CopyOnWrite view: copied, no longer following the file).
   /// Cost: WillNeed starts readahead; PopulateRead/PopulateWrite fault every page in now (I/O for
   ///   a file); the others only set flags on the kernel's memory area (which may split it).
   void advise(Advice advice, std::size_t offset = 0, std::size_t length = whole) const;

@@ -284,7 +284,8 @@ std::pair<std::size_t, std::size_t> pick_range(Reader& r, std::size_t size) {
 }
 
 // PopulateWrite breaks copy-on-write (docs: flags.hpp): the copied pages of a CopyOnWrite view
-// keep the bytes of that moment and stop following later changes to the file.
+// keep the bytes of that moment and stop following later changes to the file. Even when it
+// fails: the pages before the one that failed (EFAULT past end of file) are copied already.
 template <class V>
 void copied_privately(Advice advice, const V&, Slot* slot) {
   if (slot != nullptr && advice == Advice::PopulateWrite &&
@@ -304,7 +305,7 @@ void common_ops(Reader& r, V& v, Slot* slot) {
       const auto advice = static_cast<Advice>(r.byte() % 14);
       v.advise(advice, offset, length, ec);
       check_error(ec, "advise");
-      if (!ec) copied_privately(advice, v, slot);
+      copied_privately(advice, v, slot);
       break;
     }
     case 1:
@@ -340,8 +341,8 @@ void common_ops(Reader& r, V& v, Slot* slot) {
     }
     case 5: {
       const auto advice = static_cast<Advice>(r.byte() % 14);
-      if (throws_only_errors("advise (throwing)", [&] { v.advise(advice, offset, length); }))
-        copied_privately(advice, v, slot);
+      throws_only_errors("advise (throwing)", [&] { v.advise(advice, offset, length); });
+      copied_privately(advice, v, slot);
       break;
     }
     default:
