@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -100,6 +101,30 @@ TEST_CASE("a resized mapping is claimed at its new address with its path") {
   CHECK(e.address() == p);
   CHECK(e.mapping_label() == path);
   CHECK(e.file_offset() == 40 * page_size());
+}
+
+// A label under 24 bytes is copied into the registry (std::string keeps it inside the object,
+// which moves); a longer one is the string's heap buffer, which moves with it. Either way a
+// moved view's fault names it, even once the object it was made in holds another name.
+TEST_CASE("a moved view's fault names it, whatever its label's length") {
+  TempDir dir;
+  const std::string path = dir.file("moved.bin");
+  for (const std::string& name :
+       {std::string("s"), std::string(23, 'm'), std::string(24, 'l'), std::string(40, 'L')}) {
+    write_file(path, pattern(2 * page_size()));
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    std::optional<MappedFile<Access::Read>> made;
+    made.emplace(fd, MapOptions{}, name);
+    MappedFile<Access::Read> moved = std::move(*made);
+    made.emplace(fd, MapOptions{}, std::string(name.size(), 'X'));  // the same storage, reused
+    REQUIRE(::truncate(path.c_str(), 0) == 0);
+    const FaultError e = catch_fault([&] { load(moved.data() + page_size()); });
+    INFO("name length " << name.size());
+    CHECK(e.mapping_label() == name);
+    made.reset();
+    ::close(fd);
+  }
 }
 
 TEST_CASE("a long path is kept by its tail") {

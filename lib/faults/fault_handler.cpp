@@ -27,6 +27,7 @@ struct GuardFrame {
   sigjmp_buf jump;
   GuardFrame* previous;
   FaultInfo* fault;
+  RegistryHit hit;  // where the handler found the range; its label is read after the jump
   // The faulting code's signal mask, from the handler's ucontext: restored after the jump, since
   // a handler that chained to ours without SA_NODEFER left the signal blocked.
   sigset_t mask;
@@ -99,7 +100,7 @@ void on_fault(int signal, siginfo_t* info, void* context) {
       errno = saved_errno;
       return;
     }
-    if (frame != nullptr && registry_find(info->si_addr, *frame->fault)) {
+    if (frame != nullptr && registry_find(info->si_addr, frame->fault->file_offset, frame->hit)) {
       frame->fault->signal = signal;
       frame->fault->code = info->si_code;
       frame->fault->address = info->si_addr;
@@ -223,6 +224,7 @@ bool run_guarded(void (*body)(void*), void* context, FaultInfo& fault) {
   frame.mask_saved = false;
   if (sigsetjmp(frame.jump, 0) != 0) {  // the handler already unlinked the frame
     restore_mask(frame);  // the fault path only: one syscall, never on the normal path
+    registry_label(frame.hit, fault.label);  // under the registry's lock: not in the handler
     return false;
   }
   current_guard = &frame;

@@ -12,6 +12,11 @@
 // as sizes double, all of them together are smaller than the current one (the bound: 2x). The
 // handler scans every slot of the table it loaded, which is fine on a path that only runs when a
 // fault happened. mmap is called directly here: this is the registry of the map primitive.
+//
+// Labels are not copied unless short: a map costs a few stores for it, not a copy of the path.
+// So the handler never reads one (its owner may free it meanwhile, on another thread); the
+// guarded() call that jumped back reads it in normal code, under the writers' lock, which no
+// range can leave while it is held.
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -27,16 +32,19 @@
 
 namespace mmapxx::detail {
 
-// What the handler copies out once it found the range: the label, NUL-terminated, in whole words.
+// A slot's label: a short one in `words` (NUL-terminated, `pointer` null), a longer one where
+// its owner keeps it (see registry_add).
 struct RegistryDetails {
-  std::atomic<std::uint64_t> label[FaultInfo::label_capacity / sizeof(std::uint64_t)];
+  std::atomic<std::uint64_t> words[registry_inline_label / sizeof(std::uint64_t)];
+  std::atomic<const char*> pointer;
+  std::atomic<std::size_t> length;
 };
 
 namespace {
 
 constexpr std::size_t first_slot_count = 4096;  // a power of two, as every later size
 constexpr std::size_t max_probe = registry_max_probe;
-constexpr std::size_t label_words = FaultInfo::label_capacity / sizeof(std::uint64_t);
+constexpr std::size_t label_words = registry_inline_label / sizeof(std::uint64_t);
 
 using Range = RegistryRange;
 using Details = RegistryDetails;
@@ -67,7 +75,8 @@ void unlock_writers() noexcept {
 [[maybe_unused]] const bool fork_safe =
     ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
 
-// Stores `length` bytes of `label` (length < label_capacity) and a terminating NUL as whole words,
+// Stores `length` bytes of `label` (length < registry_inline_label) and a terminating NUL as whole
+// words,
 // zero-padded: a bounded copy, no scan beyond the known length, no byte loop. Reads no byte outside
 // label[0, length): the last word is the (overlapping) word that ends the label, shifted; a label
 // shorter than a word is put together from overlapping 4-byte or 1-byte pieces.
@@ -85,13 +94,13 @@ void unlock_writers() noexcept {
     for (; i + 2 <= full; i += 2) {
       std::uint64_t words[2];
       std::memcpy(words, label + i * sizeof last, sizeof words);
-      d.label[i].store(words[0], std::memory_order_relaxed);
-      d.label[i + 1].store(words[1], std::memory_order_relaxed);
+      d.words[i].store(words[0], std::memory_order_relaxed);
+      d.words[i + 1].store(words[1], std::memory_order_relaxed);
     }
     if (i != full) {
       std::uint64_t word;
       std::memcpy(&word, label + i * sizeof word, sizeof word);
-      d.label[i].store(word, std::memory_order_relaxed);
+      d.words[i].store(word, std::memory_order_relaxed);
     }
     if (rest != 0) {
       std::memcpy(&last, label + length - sizeof last, sizeof last);
@@ -109,35 +118,43 @@ void unlock_writers() noexcept {
     };
     last = byte(0) | byte(length / 2) | byte(length - 1);
   }
-  d.label[full].store(last, std::memory_order_relaxed);
+  d.words[full].store(last, std::memory_order_relaxed);
 }
 
-// A label too long for the slot: "..." and its tail (the file name is the useful part of a long
-// path).
-[[gnu::noinline, gnu::cold]] void store_cut_label(Details& d, const char* label,
-                                                  std::size_t length) noexcept {
-  char cut[FaultInfo::label_capacity];
-  std::memcpy(cut, "...", 3);
-  std::memcpy(cut + 3, label + length - (sizeof cut - 4), sizeof cut - 4);
-  store_words(d, cut, sizeof cut - 1);
-}
-
-// The label as stored: the whole string if it fits, else "..." and its tail.
+// The label as stored: copied when short, else pointed to.
 [[gnu::always_inline]] inline void store_label(Details& d, const char* label,
                                                std::size_t length) noexcept {
-  if (length >= FaultInfo::label_capacity) [[unlikely]]
-    store_cut_label(d, label, length);
-  else
+  if (length < registry_inline_label) {
     store_words(d, label, length);
+    d.pointer.store(nullptr, std::memory_order_relaxed);
+  } else {
+    d.pointer.store(label, std::memory_order_relaxed);
+    d.length.store(length, std::memory_order_relaxed);
+  }
 }
 
+// Under the writers' lock: the slot's label into `out` (FaultInfo::label_capacity bytes), its
+// tail after "..." when too long (the file name is the useful part of a long path).
 void load_label(const Details& d, char* out) noexcept {
-  for (std::size_t i = 0; i < label_words; ++i) {
-    const std::uint64_t word = d.label[i].load(std::memory_order_relaxed);
-    std::memcpy(out + i * sizeof word, &word, sizeof word);
-    if (std::memchr(&word, 0, sizeof word) != nullptr) return;
+  const char* const pointer = d.pointer.load(std::memory_order_relaxed);
+  if (pointer == nullptr) {
+    for (std::size_t i = 0; i < label_words; ++i) {
+      const std::uint64_t word = d.words[i].load(std::memory_order_relaxed);
+      std::memcpy(out + i * sizeof word, &word, sizeof word);
+    }
+    out[registry_inline_label - 1] = '\0';
+    return;
   }
-  out[FaultInfo::label_capacity - 1] = '\0';
+  const std::size_t length = d.length.load(std::memory_order_relaxed);
+  constexpr std::size_t capacity = FaultInfo::label_capacity;
+  if (length < capacity) {
+    std::memcpy(out, pointer, length);
+    out[length] = '\0';
+  } else {
+    std::memcpy(out, "...", 3);
+    std::memcpy(out + 3, pointer + length - (capacity - 4), capacity - 4);
+    out[capacity - 1] = '\0';
+  }
 }
 
 [[gnu::always_inline]] inline void fill(Table& t, std::size_t i, std::uintptr_t begin,
@@ -148,9 +165,12 @@ void load_label(const Details& d, char* out) noexcept {
   registry_lock_slot(r);
   r.file_offset.store(file_offset, std::memory_order_relaxed);
   if (label_from != nullptr) {
+    Details& d = t.details[i];
     for (std::size_t w = 0; w < label_words; ++w)
-      t.details[i].label[w].store(label_from->label[w].load(std::memory_order_relaxed),
-                                  std::memory_order_relaxed);
+      d.words[w].store(label_from->words[w].load(std::memory_order_relaxed),
+                       std::memory_order_relaxed);
+    d.pointer.store(label_from->pointer.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    d.length.store(label_from->length.load(std::memory_order_relaxed), std::memory_order_relaxed);
   } else {
     store_label(t.details[i], label, label_length);
   }
@@ -223,11 +243,11 @@ Table* grown(const Table& old) noexcept {
 }
 
 // registry_add and registry_remove are leaf functions in the common case (no frame, no saved
-// registers): everything that needs a call (waiting for another writer, growing the table, a
-// label to cut) is a cold function reached by a tail call, which takes over the lock.
+// registers): everything that needs a call (waiting for another writer, growing the table) is a
+// cold function reached by a tail call, which takes over the lock.
 
-// Under the writers' lock, which it releases: registry_add when the table must grow, when no slot
-// near the range's hash is free, or when the label must be cut.
+// Under the writers' lock, which it releases: registry_add when the table must grow, or when no
+// slot near the range's hash is free.
 [[gnu::noinline, gnu::cold]] void add_locked_slow(std::uintptr_t b, std::size_t length,
                                                   const char* label, std::size_t label_length,
                                                   std::uint64_t file_offset) noexcept {
@@ -243,7 +263,7 @@ Table* grown(const Table& old) noexcept {
                                               const char* label, std::size_t label_length,
                                               std::uint64_t file_offset) noexcept {
   Table& t = *registry_table.load(std::memory_order_relaxed);
-  if (t.used * 2 < t.slot_count && label_length < FaultInfo::label_capacity) [[likely]] {
+  if (t.used * 2 < t.slot_count) [[likely]] {
     const std::size_t i = free_slot(t, b);
     if (i != t.slot_count) [[likely]] {
       Range& r = t.ranges[i];
@@ -254,7 +274,7 @@ Table* grown(const Table& old) noexcept {
       r.file_offset.store(file_offset, std::memory_order_relaxed);
       r.begin.store(b, std::memory_order_relaxed);
       ++t.used;
-      store_words(t.details[i], label, label_length);
+      store_label(t.details[i], label, label_length);
       registry_unlock_slot(r);
       unlock_writers();
       return;
@@ -293,7 +313,7 @@ void registry_remove_contended(std::uintptr_t b) noexcept {
   registry_remove_locked(b);
 }
 
-bool registry_find(const void* address, FaultInfo& fault) noexcept {
+bool registry_find(const void* address, std::uint64_t& file_offset, RegistryHit& hit) noexcept {
   const auto a = reinterpret_cast<std::uintptr_t>(address);
   const Table& t = *registry_table.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < t.slot_count; ++i) {
@@ -306,14 +326,39 @@ bool registry_find(const void* address, FaultInfo& fault) noexcept {
       const std::uintptr_t end = r.end.load(std::memory_order_relaxed);
       if (begin == 0 || a < begin || a >= end) break;
       const std::uint64_t offset = r.file_offset.load(std::memory_order_relaxed);
-      load_label(t.details[i], fault.label);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (r.sequence.load(std::memory_order_relaxed) != before) continue;  // torn: read again
-      fault.file_offset = offset + (a - begin);
+      file_offset = offset + (a - begin);
+      hit = RegistryHit{&t, i, before, begin, end};
       return true;
     }
   }
   return false;
+}
+
+void registry_label(const RegistryHit& hit, char* out) noexcept {
+  lock_writers();
+  const Table& t = *registry_table.load(std::memory_order_relaxed);
+  std::size_t slot = t.slot_count;
+  if (hit.table == &t &&
+      t.ranges[hit.slot].sequence.load(std::memory_order_relaxed) == hit.sequence) {
+    slot = hit.slot;
+  } else {  // a bigger table took the range over, or it went and came back
+    const std::size_t home = registry_home(t, hit.begin);
+    for (std::size_t probe = 0; probe < max_probe; ++probe) {
+      const std::size_t i = (home + probe) & (t.slot_count - 1);
+      if (t.ranges[i].begin.load(std::memory_order_relaxed) == hit.begin &&
+          t.ranges[i].end.load(std::memory_order_relaxed) == hit.end) {
+        slot = i;
+        break;
+      }
+    }
+  }
+  if (slot != t.slot_count)
+    load_label(t.details[slot], out);
+  else
+    std::memcpy(out, "(unmapped since the fault)", 27);
+  unlock_writers();
 }
 
 std::size_t registry_unregistered() noexcept {

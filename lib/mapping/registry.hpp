@@ -14,6 +14,9 @@ namespace mmapxx::detail {
 // and unmap.
 
 // `file_offset` is the file offset of `begin`. Grows the table (mmap) when it is half full.
+// A label shorter than registry_inline_label bytes is copied in; a longer one is not copied: it
+// must stay valid and unchanged while the range is registered (a std::string's heap buffer, which
+// moves with the string, or a literal). std::string keeps shorter strings inside the object.
 [[gnu::visibility("hidden")]] void registry_add(const std::byte* begin, std::size_t length,
                                                 const char* label,
                                                 std::uint64_t file_offset) noexcept;
@@ -25,14 +28,31 @@ namespace mmapxx::detail {
 // unmap (below): the common case is a lock exchange, a hash, a compare and a few stores.
 inline void registry_remove(const std::byte* begin) noexcept;
 
-// Handler-safe. When `address` lies in a registered mapping, fills in fault.label and
-// fault.file_offset and returns true.
-bool registry_find(const void* address, FaultInfo& fault) noexcept;
+struct RegistryTable;
+// Where the handler found a range: enough for normal code to find its label again.
+struct RegistryHit {
+  const RegistryTable* table = nullptr;
+  std::size_t slot = 0;
+  std::uint32_t sequence = 0;
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+};
+// Handler-safe. When `address` lies in a registered mapping, sets `file_offset` (of `address`)
+// and `hit`, and returns true. The label is not read here: its owner may free it meanwhile.
+bool registry_find(const void* address, std::uint64_t& file_offset, RegistryHit& hit) noexcept;
+// Normal code only (it takes the writers' lock, so no range can go away meanwhile): the label of
+// the range `hit` names, NUL-terminated in FaultInfo::label_capacity bytes; a long one keeps its
+// tail after "...". A range unmapped since the fault reads "(unmapped since the fault)".
+void registry_label(const RegistryHit& hit, char* out) noexcept;
 // Ranges that could not be registered because growing the table failed for want of memory
 // (their faults are never claimed). The table has no fixed capacity.
 std::size_t registry_unregistered() noexcept;
 
 // ---- the table, shared with the inline registry_remove; everything else is in registry.cpp ----
+
+// Labels shorter than this are copied into the slot: 3 words, more than std::string keeps inside
+// the object in libstdc++ (15 bytes) and libc++ (22).
+inline constexpr std::size_t registry_inline_label = 24;
 
 // One slot, what the handler scans: a seqlock (odd `sequence` while a writer owns it) over the
 // range and its file offset. 32 bytes: a shift to index.
