@@ -49,11 +49,18 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   /// Opens `path` (as options.creation says) and maps it: open, fstat, posix_fallocate for a file
   /// it creates with initial_size, mmap (none for an empty view), plus the madvise/mlock options
   /// ask for. Throws Error; on failure nothing it created or opened is left.
-  [[gnu::flatten]] explicit MappedFile(const char* path, const MapOptions& options = {});
+  [[gnu::flatten]] explicit MappedFile(const char* path, const MapOptions& options);
   /// Same, for a std::string path.
-  [[gnu::flatten]] explicit MappedFile(const std::string& path, const MapOptions& options = {});
+  [[gnu::flatten]] explicit MappedFile(const std::string& path, const MapOptions& options);
   /// Same, for a std::filesystem::path.
-  explicit MappedFile(const std::filesystem::path& path, const MapOptions& options = {});
+  explicit MappedFile(const std::filesystem::path& path, const MapOptions& options);
+  /// Same with the default MapOptions: the whole existing file. (Its own constructor, so that the
+  /// common case builds no options and tests none of them.)
+  [[gnu::flatten]] explicit MappedFile(const char* path);
+  /// Same, for a std::string path.
+  [[gnu::flatten]] explicit MappedFile(const std::string& path);
+  /// Same, for a std::filesystem::path.
+  explicit MappedFile(const std::filesystem::path& path);
   /// Maps from a descriptor the caller keeps (it must be open for reading, and for writing with
   /// Access::Write): fstat, mmap, and fcntl(F_DUPFD_CLOEXEC) for Access::Write only. `name` is used
   /// in error messages. options.creation must be OpenExisting and initial_size 0 (invalid_argument

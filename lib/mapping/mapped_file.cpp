@@ -223,6 +223,26 @@ MappedFile<A>::MappedFile(const char* path, const MapOptions& options)
   if (Failure failure = map_path(options, /*may_hold_nul=*/false)) detail::raise(failure, path_);
 }
 
+// The one-argument constructors' options: a constant, so that the flattened map_path folds every
+// test of them away.
+constexpr MapOptions default_options{};
+
+template <Access A>
+MappedFile<A>::MappedFile(const char* path) : path_(path != nullptr ? path : "") {
+  if (path == nullptr)
+    detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
+  if (Failure failure = map_path(default_options, /*may_hold_nul=*/false))
+    detail::raise(failure, path_);
+}
+
+template <Access A>
+MappedFile<A>::MappedFile(const std::string& path) : path_(path) {
+  if (Failure failure = map_path(default_options)) detail::raise(failure, path_);
+}
+
+template <Access A>
+MappedFile<A>::MappedFile(const std::filesystem::path& path) : MappedFile(path, default_options) {}
+
 template <Access A>
 MappedFile<A>::MappedFile(const std::string& path, const MapOptions& options) : path_(path) {
   if (Failure failure = map_path(options)) detail::raise(failure, path_);
