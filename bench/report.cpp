@@ -77,8 +77,9 @@ void print_table(const Context& ctx) {
   }
   std::printf(
       "\nratio: speed vs the group's baseline (the first method of each group; >1 is "
-      "faster),\n       except 'cost' rows: time vs the raw-syscall baseline (1.00 = no "
-      "overhead).\n"
+      "faster),\n       except 'cost' rows: time vs the group's baseline, the raw syscalls (1.00 = "
+      "no "
+      "overhead)\n       or, in 'vs Boost' groups, Boost.Interprocess.\n"
       "[min - max]: over the repeats; ratios are paired by round (each round runs every method\n"
       "       of a group back to back). goal: met = holds for every repeat; noise = the median\n"
       "       meets it but not the whole spread; no = the median misses it.\n");
