@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "mmapxx/mmapxx.hpp"
 #include "support.hpp"
@@ -470,6 +472,49 @@ TEST_CASE("Moving a mapping transfers ownership exactly once") {
   }
   CHECK(test::mapping_count() == maps);
   CHECK(test::open_fd_count() == fds);
+}
+
+// A thread reuses the path buffer of the last MappedFile it destroyed (no malloc/free per map):
+// every path() must still be exactly its own, for paths shorter and longer than the last one,
+// with several views alive at once, and on threads that end (ASan and valgrind see a leak).
+TEST_CASE("path() is always the view's own, though the path buffer is reused") {
+  TempDir dir;
+  std::vector<std::string> paths;
+  for (std::size_t length : {1, 40, 33, 200, 64, 5000}) {
+    std::string name(length, 'p');
+    if (length > 200) name = std::string(200, 'd') + "/" + std::string(200, 'e') + "/f";
+    std::filesystem::create_directories(std::filesystem::path(dir.file(name)).parent_path());
+    paths.push_back(dir.file(name));
+    test::write_file(paths.back(), paths.back());
+  }
+  // A heap buffer (32 bytes or more) is kept and serves the next path that fits in it.
+  const char* kept = nullptr;
+  std::size_t kept_size = 0;
+  for (const std::string& path : paths) {
+    MappedFile<Access::Read> file(path);
+    CHECK(file.path() == path);
+    CHECK(view_string(file.bytes()) == path);
+    if (kept != nullptr && path.size() <= kept_size) {
+      CHECK(file.path().data() == kept);
+    } else if (path.size() >= 32) {
+      kept = file.path().data();
+      kept_size = path.size();
+    }
+  }
+  {
+    MappedFile<Access::Read> a(paths[1]);
+    MappedFile<Access::Read> b(paths[3]);
+    std::error_code ec;
+    auto c = MappedFile<Access::Read>::open(paths[2], {}, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(a.path() == paths[1]);
+    CHECK(b.path() == paths[3]);
+    CHECK(c.path() == paths[2]);
+  }
+  std::thread([&] {
+    for (int i = 0; i < 3; ++i)
+      for (const std::string& path : paths) CHECK(MappedFile<Access::Read>(path).path() == path);
+  }).join();
 }
 
 TEST_CASE("Advice given at map time applies before populating, and its failure leaks nothing",
