@@ -303,6 +303,8 @@ TEST_CASE("Views in a reservation up to vm.max_map_count: a clear ENOMEM, nothin
   CHECK(protection_at(base) == "");
   CHECK(protection_at(base + size / 2) == "");
   CHECK(protection_at(base + size - 1) == "");
-  // The fault registry may keep a larger table after holding ~32,000 views: one mapping at most.
-  CHECK(mapping_count() <= maps + 1);
+  // The fault registry grew to hold ~32,000 views: tables of 8,192 to 131,072 slots, which stay
+  // mapped (a signal handler may still be reading an old one). They merge into one area when they
+  // happen to be adjacent, which depends on where the allocator put the vector: up to five.
+  CHECK(mapping_count() <= maps + 5);
 }
