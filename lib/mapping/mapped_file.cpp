@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cxxabi.h>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
@@ -17,9 +16,8 @@
 #include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "base/memory_budget.hpp"
+#include "mapping/path_buffer.hpp"
 #include "mapping/primitive.hpp"
-
-extern "C" void* __dso_handle;  // this library's, for __cxa_thread_atexit
 
 namespace mmapxx {
 
@@ -54,54 +52,6 @@ int to_msync(SyncPolicy policy) noexcept {
       return MS_SYNC | MS_INVALIDATE;
   }
   return -1;
-}
-
-// The path buffer of the last MappedFile this thread destroyed, taken by the next one it makes:
-// a program mapping file after file pays no malloc/free for the path (about 150 instructions, as
-// many as the five syscalls' libc wrappers). One buffer of at most max_spare_path bytes stays per
-// thread, freed when the thread ends (at exit for the main thread).
-//
-// The string sits in trivial initial-exec TLS, made on a thread's first use, with its end
-// registered by hand: a thread_local std::string would bring the compiler's guard variable, whose
-// every access is a __tls_get_addr call in a shared library.
-constexpr std::size_t max_spare_path = 4096;
-
-struct SparePath {
-  alignas(std::string) unsigned char bytes[sizeof(std::string)];
-  bool live;
-  std::string& get() noexcept { return *std::launder(reinterpret_cast<std::string*>(bytes)); }
-};
-[[gnu::tls_model("initial-exec")]] constinit thread_local SparePath spare_path{};
-
-void end_spare(void* spare) noexcept {
-  auto* s = static_cast<SparePath*>(spare);
-  s->get().~basic_string();
-  s->live = false;
-}
-
-// A thread's first use: the string, and its end at thread exit (no recycling if that fails).
-[[gnu::cold, gnu::noinline]] void start_spare() noexcept {
-  new (spare_path.bytes) std::string();
-  if (__cxxabiv1::__cxa_thread_atexit(end_spare, &spare_path, &__dso_handle) == 0)
-    spare_path.live = true;
-  else
-    spare_path.get().~basic_string();
-}
-
-// `length` bytes of `path` in a string, in the spare buffer when there is one.
-std::string recycled_path(const char* path, std::size_t length) {
-  if (!spare_path.live) [[unlikely]]
-    start_spare();
-  std::string s = spare_path.live ? std::move(spare_path.get()) : std::string();
-  s.assign(path, length);
-  return s;
-}
-
-// Only a buffer on the heap is worth keeping: std::string holds up to 15 (libstdc++) or 22
-// (libc++) bytes inside the object, where there is nothing to save.
-void recycle_path(std::string& path) noexcept {
-  if (spare_path.live && path.capacity() >= 32 && path.capacity() <= max_spare_path)
-    spare_path.get() = std::move(path);
 }
 
 std::string fd_name(int fd) {
@@ -268,7 +218,8 @@ Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) no
 
 template <Access A>
 MappedFile<A>::MappedFile(const char* path, const MapOptions& options)
-    : path_(recycled_path(path != nullptr ? path : "", path != nullptr ? std::strlen(path) : 0)) {
+    : path_(detail::recycled_path(path != nullptr ? path : "",
+                                  path != nullptr ? std::strlen(path) : 0)) {
   if (path == nullptr)
     detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
   if (Failure failure = map_path(options, /*may_hold_nul=*/false)) detail::raise(failure, path_);
@@ -280,7 +231,8 @@ constexpr MapOptions default_options{};
 
 template <Access A>
 MappedFile<A>::MappedFile(const char* path)
-    : path_(recycled_path(path != nullptr ? path : "", path != nullptr ? std::strlen(path) : 0)) {
+    : path_(detail::recycled_path(path != nullptr ? path : "",
+                                  path != nullptr ? std::strlen(path) : 0)) {
   if (path == nullptr)
     detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
   if (Failure failure = map_path(default_options, /*may_hold_nul=*/false))
@@ -289,7 +241,7 @@ MappedFile<A>::MappedFile(const char* path)
 
 template <Access A>
 MappedFile<A>::MappedFile(const std::string& path)
-    : path_(recycled_path(path.data(), path.size())) {
+    : path_(detail::recycled_path(path.data(), path.size())) {
   if (Failure failure = map_path(default_options)) detail::raise(failure, path_);
 }
 
@@ -298,7 +250,7 @@ MappedFile<A>::MappedFile(const std::filesystem::path& path) : MappedFile(path, 
 
 template <Access A>
 MappedFile<A>::MappedFile(const std::string& path, const MapOptions& options)
-    : path_(recycled_path(path.data(), path.size())) {
+    : path_(detail::recycled_path(path.data(), path.size())) {
   if (Failure failure = map_path(options)) detail::raise(failure, path_);
 }
 
@@ -323,7 +275,8 @@ MappedFile<A> MappedFile<A>::open(const char* path, const MapOptions& options,
   }
   // One object returned on every path (NRVO): no move of the result.
   MappedFile file;
-  if (failed(copy_or_fail([&] { file.path_ = recycled_path(path, std::strlen(path)); }), ec) ||
+  if (failed(copy_or_fail([&] { file.path_ = detail::recycled_path(path, std::strlen(path)); }),
+             ec) ||
       failed(file.map_path(options, /*may_hold_nul=*/false), ec))
     file = MappedFile();  // failed: an empty MappedFile (nothing is mapped or open)
   else
@@ -335,7 +288,8 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::string& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (failed(copy_or_fail([&] { file.path_ = recycled_path(path.data(), path.size()); }), ec) ||
+  if (failed(copy_or_fail([&] { file.path_ = detail::recycled_path(path.data(), path.size()); }),
+             ec) ||
       failed(file.map_path(options), ec))
     file = MappedFile();
   else
@@ -405,7 +359,7 @@ MappedFile<A>::~MappedFile() {
   if (this->state_.load(std::memory_order_acquire) != nullptr) [[unlikely]]
     this->reset();
   close_fd();
-  recycle_path(path_);
+  detail::recycle_path(path_);
 }
 
 template <Access A>
