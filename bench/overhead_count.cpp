@@ -115,6 +115,11 @@ int main(int argc, char** argv) {
     auto f = MappedFile<Access::Read>::open(small, {}, ec);
     sink = sink + static_cast<std::size_t>(f.data()[0]);
   });
+  row("path/mmapxx-open-ec", n, [&] {
+    std::error_code ec;
+    auto f = MappedFile<Access::Read>::open(small, ec);
+    sink = sink + static_cast<std::size_t>(f.data()[0]);
+  });
 
   const int fd = ::open(small_c, O_RDONLY | O_CLOEXEC);
   row("fd/raw", n, [&] {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "mmapxx/mmapxx.hpp"
 #include "support.hpp"
@@ -48,6 +49,27 @@ TEST_CASE("Missing file: open fails with ENOENT, named in the message") {
   auto file = MappedFile<Access::Read>::open(path, {}, ec);
   CHECK(ec == std::errc::no_such_file_or_directory);
   CHECK_FALSE(file);
+  // The option-free forms, as MappedFile(path): a C string, a std::string, a filesystem path.
+  const std::size_t fds = test::open_fd_count();
+  ec.clear();
+  CHECK_FALSE(MappedFile<Access::Read>::open(path.c_str(), ec));
+  CHECK(ec == std::errc::no_such_file_or_directory);
+  ec.clear();
+  CHECK_FALSE(MappedFile<Access::Write>::open(path, ec));
+  CHECK(ec == std::errc::no_such_file_or_directory);
+  ec.clear();
+  CHECK_FALSE(MappedFile<Access::CopyOnWrite>::open(std::filesystem::path(path), ec));
+  CHECK(ec == std::errc::no_such_file_or_directory);
+  CHECK(test::open_fd_count() == fds);
+  CHECK_FALSE(std::filesystem::exists(path));  // OpenExisting: nothing created
+  test::write_file(path, "present");
+  auto found = MappedFile<Access::Read>::open(path.c_str(), ec);
+  REQUIRE_FALSE(ec);
+  CHECK(found.size() == 7);
+  CHECK(found.path() == path);
+  const char* null_path = nullptr;
+  CHECK_FALSE(MappedFile<Access::Read>::open(null_path, ec));
+  CHECK(ec == std::errc::invalid_argument);
 }
 
 TEST_CASE("Permission denied reads like the spec's example") {

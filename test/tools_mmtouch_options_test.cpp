@@ -122,7 +122,11 @@ TEST_CASE("mmtouch's crawl options count what vmtouch counts", "[tools][mmtouch]
   std::size_t a = 0, b = 0;
   in >> a >> b;
   CHECK(mmtouch(dir, {t + "/big", t + "/sub/small.c"}).resident == a + b);
-  CHECK(a == 256 - 24);  // 128k-224k evicted
+  // 128k-224k evicted: 24 pages, give or take a folio across either end of the range. Seen once in
+  // a parallel test run: 231 resident, with mmtouch and fincore agreeing (the check above), so the
+  // kernel dropped one page more than asked; the tool reported it right.
+  CHECK(a >= 256 - 24 - 16);
+  CHECK(a <= 256 - 24 + 16);
   CHECK(mmtouch(dir, {"-p", "128k-224k", t + "/big"}).resident == 0);
 }
 

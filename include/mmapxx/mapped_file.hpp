@@ -77,6 +77,12 @@ class MappedFile final : public detail::Mapping<A != Access::Read> {
   /// Same, for a std::filesystem::path.
   static MappedFile open(const std::filesystem::path& path, const MapOptions& options,
                          std::error_code& ec) noexcept;
+  /// The same with the default MapOptions (as MappedFile(path)): the whole existing file.
+  [[gnu::flatten]] static MappedFile open(const char* path, std::error_code& ec) noexcept;
+  /// Same, for a std::string path.
+  [[gnu::flatten]] static MappedFile open(const std::string& path, std::error_code& ec) noexcept;
+  /// Same, for a std::filesystem::path.
+  static MappedFile open(const std::filesystem::path& path, std::error_code& ec) noexcept;
   /// Same as MappedFile(fd, options, name); errors go to ec.
   static MappedFile open(int fd, const MapOptions& options, std::error_code& ec,
                          std::string name = {}) noexcept;

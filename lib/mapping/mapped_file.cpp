@@ -310,6 +310,21 @@ MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, const MapOp
 }
 
 template <Access A>
+MappedFile<A> MappedFile<A>::open(const char* path, std::error_code& ec) noexcept {
+  return open(path, default_options, ec);
+}
+
+template <Access A>
+MappedFile<A> MappedFile<A>::open(const std::string& path, std::error_code& ec) noexcept {
+  return open(path, default_options, ec);
+}
+
+template <Access A>
+MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, std::error_code& ec) noexcept {
+  return open(path, default_options, ec);
+}
+
+template <Access A>
 MappedFile<A> MappedFile<A>::open(int fd, const MapOptions& options, std::error_code& ec,
                                   std::string name) noexcept {
   MappedFile file;
