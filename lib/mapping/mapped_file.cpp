@@ -218,8 +218,7 @@ Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) no
 
 template <Access A>
 MappedFile<A>::MappedFile(const char* path, const MapOptions& options)
-    : path_(detail::recycled_path(path != nullptr ? path : "",
-                                  path != nullptr ? std::strlen(path) : 0)) {
+    : path_(detail::recycled_path(path)) {
   if (path == nullptr)
     detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
   if (Failure failure = map_path(options, /*may_hold_nul=*/false)) detail::raise(failure, path_);
@@ -229,21 +228,12 @@ MappedFile<A>::MappedFile(const char* path, const MapOptions& options)
 // test of them away.
 constexpr MapOptions default_options{};
 
+// flatten (in the header): the delegation is inlined, and with it the constant options.
 template <Access A>
-MappedFile<A>::MappedFile(const char* path)
-    : path_(detail::recycled_path(path != nullptr ? path : "",
-                                  path != nullptr ? std::strlen(path) : 0)) {
-  if (path == nullptr)
-    detail::raise(detail::invalid_argument("open", "path is a null pointer"), "");
-  if (Failure failure = map_path(default_options, /*may_hold_nul=*/false))
-    detail::raise(failure, path_);
-}
+MappedFile<A>::MappedFile(const char* path) : MappedFile(path, default_options) {}
 
 template <Access A>
-MappedFile<A>::MappedFile(const std::string& path)
-    : path_(detail::recycled_path(path.data(), path.size())) {
-  if (Failure failure = map_path(default_options)) detail::raise(failure, path_);
-}
+MappedFile<A>::MappedFile(const std::string& path) : MappedFile(path, default_options) {}
 
 template <Access A>
 MappedFile<A>::MappedFile(const std::filesystem::path& path) : MappedFile(path, default_options) {}
@@ -256,7 +246,7 @@ MappedFile<A>::MappedFile(const std::string& path, const MapOptions& options)
 
 template <Access A>
 MappedFile<A>::MappedFile(const std::filesystem::path& path, const MapOptions& options)
-    : path_(path.native()) {
+    : path_(detail::recycled_path(path.c_str(), path.native().size())) {
   if (Failure failure = map_path(options)) detail::raise(failure, path_);
 }
 
@@ -301,7 +291,9 @@ template <Access A>
 MappedFile<A> MappedFile<A>::open(const std::filesystem::path& path, const MapOptions& options,
                                   std::error_code& ec) noexcept {
   MappedFile file;
-  if (failed(copy_or_fail([&] { file.path_ = path.native(); }), ec) ||
+  if (failed(copy_or_fail(
+                 [&] { file.path_ = detail::recycled_path(path.c_str(), path.native().size()); }),
+             ec) ||
       failed(file.map_path(options), ec))
     file = MappedFile();
   else

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <string>
 #include <utility>
@@ -38,6 +39,11 @@ inline std::string recycled_path(const char* path, std::size_t length) {
   std::string s = spare_path.live ? std::move(spare_path.get()) : std::string();
   s.assign(path, length);
   return s;
+}
+
+// The same for a C string; an empty string for a null one (which the caller refuses).
+inline std::string recycled_path(const char* path) {
+  return path != nullptr ? recycled_path(path, std::strlen(path)) : std::string();
 }
 
 // Keeps `path`'s buffer for the next MappedFile. Only a buffer on the heap is worth keeping:

@@ -242,10 +242,9 @@ namespace {
 // The pages under a view, for a page size `page`: those its bytes touch, or `mapped` when the map
 // primitive recorded more (huge pages).
 inline PageSpan mapped_pages(const View& view, std::size_t page) noexcept {
-  const auto address = reinterpret_cast<std::uintptr_t>(view.data);
-  const auto first = align_down(address, std::uintptr_t{page});
-  return {reinterpret_cast<std::byte*>(first),
-          view.mapped != 0 ? view.mapped : align_up(address + view.size, page) - first};
+  PageSpan pages = pages_of(view.data, view.size, page);
+  if (view.mapped != 0) pages.length = view.mapped;
+  return pages;
 }
 
 // release_pages while a reservation exists: a view placed in one goes back to reserved, so that

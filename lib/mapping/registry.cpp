@@ -76,10 +76,9 @@ void unlock_writers() noexcept {
     ::pthread_atfork(lock_writers, unlock_writers, unlock_writers) == 0;
 
 // Stores `length` bytes of `label` (length < registry_inline_label) and a terminating NUL as whole
-// words,
-// zero-padded: a bounded copy, no scan beyond the known length, no byte loop. Reads no byte outside
-// label[0, length): the last word is the (overlapping) word that ends the label, shifted; a label
-// shorter than a word is put together from overlapping 4-byte or 1-byte pieces.
+// words, zero-padded: a bounded copy, no scan beyond the known length, no byte loop. Reads no byte
+// outside label[0, length): the last word is the (overlapping) word that ends the label, shifted; a
+// label shorter than a word is put together from overlapping 4-byte or 1-byte pieces.
 [[gnu::always_inline]] inline void store_words(Details& d, const char* label,
                                                std::size_t length) noexcept {
   static_assert(std::endian::native == std::endian::little, "words are assembled little-endian");
@@ -329,7 +328,7 @@ bool registry_find(const void* address, std::uint64_t& file_offset, RegistryHit&
       std::atomic_thread_fence(std::memory_order_acquire);
       if (r.sequence.load(std::memory_order_relaxed) != before) continue;  // torn: read again
       file_offset = offset + (a - begin);
-      hit = RegistryHit{&t, i, before, begin, end};
+      hit = RegistryHit{begin, end};
       return true;
     }
   }
@@ -338,23 +337,10 @@ bool registry_find(const void* address, std::uint64_t& file_offset, RegistryHit&
 
 void registry_label(const RegistryHit& hit, char* out) noexcept {
   lock_writers();
+  // Looked up again, not remembered from the handler: a bigger table may have taken the range over.
   const Table& t = *registry_table.load(std::memory_order_relaxed);
-  std::size_t slot = t.slot_count;
-  if (hit.table == &t &&
-      t.ranges[hit.slot].sequence.load(std::memory_order_relaxed) == hit.sequence) {
-    slot = hit.slot;
-  } else {  // a bigger table took the range over, or it went and came back
-    const std::size_t home = registry_home(t, hit.begin);
-    for (std::size_t probe = 0; probe < max_probe; ++probe) {
-      const std::size_t i = (home + probe) & (t.slot_count - 1);
-      if (t.ranges[i].begin.load(std::memory_order_relaxed) == hit.begin &&
-          t.ranges[i].end.load(std::memory_order_relaxed) == hit.end) {
-        slot = i;
-        break;
-      }
-    }
-  }
-  if (slot != t.slot_count)
+  const std::size_t slot = registry_slot_of(t, hit.begin);
+  if (slot != t.slot_count && t.ranges[slot].end.load(std::memory_order_relaxed) == hit.end)
     load_label(t.details[slot], out);
   else
     std::memcpy(out, "(unmapped since the fault)", 27);

@@ -28,12 +28,8 @@ namespace mmapxx::detail {
 // unmap (below): the common case is a lock exchange, a hash, a compare and a few stores.
 inline void registry_remove(const std::byte* begin) noexcept;
 
-struct RegistryTable;
-// Where the handler found a range: enough for normal code to find its label again.
+// The range the handler found: enough for normal code to find its label again.
 struct RegistryHit {
-  const RegistryTable* table = nullptr;
-  std::size_t slot = 0;
-  std::uint32_t sequence = 0;
   std::uintptr_t begin = 0;
   std::uintptr_t end = 0;
 };
@@ -94,19 +90,28 @@ inline void registry_unlock_slot(RegistryRange& r) noexcept {
   r.sequence.store(r.sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
+// Under the writers' lock: the slot of the range that starts at `b`, or slot_count if none does
+// (every range sits within registry_max_probe slots of its home).
+[[gnu::always_inline]] inline std::size_t registry_slot_of(const RegistryTable& t,
+                                                           std::uintptr_t b) noexcept {
+  const std::size_t home = registry_home(t, b);
+  for (std::size_t probe = 0; probe < registry_max_probe; ++probe) {
+    const std::size_t i = (home + probe) & (t.slot_count - 1);
+    if (t.ranges[i].begin.load(std::memory_order_relaxed) == b) return i;
+  }
+  return t.slot_count;
+}
+
 // Under the writers' lock, which it releases: registry_remove without the lock.
 [[gnu::always_inline]] inline void registry_remove_locked(std::uintptr_t b) noexcept {
   RegistryTable& t = *registry_table.load(std::memory_order_relaxed);
-  const std::size_t home = registry_home(t, b);
-  for (std::size_t probe = 0; probe < registry_max_probe; ++probe) {
-    RegistryRange& r = t.ranges[(home + probe) & (t.slot_count - 1)];
-    if (r.begin.load(std::memory_order_relaxed) != b) continue;
+  if (const std::size_t i = registry_slot_of(t, b); i != t.slot_count) {
+    RegistryRange& r = t.ranges[i];
     registry_lock_slot(r);
     r.begin.store(0, std::memory_order_relaxed);
     r.end.store(0, std::memory_order_relaxed);
     registry_unlock_slot(r);
     --t.used;
-    break;
   }
   registry_writing.clear(std::memory_order_release);
 }
