@@ -1,6 +1,9 @@
 // The mapping's protection record: set_protection(), release(), nested guards, protection_at().
 #include <catch2/catch.hpp>
 
+#include <memory>
+#include <span>
+
 #include "mmapxx/mmapxx.hpp"
 #include "support.hpp"
 
@@ -110,6 +113,49 @@ TEST_CASE("set_protection() fails cleanly where the kernel refuses") {
     CHECK(e.operation() == "mprotect");
     CHECK(e.path() == path);
   }
+}
+
+TEST_CASE("A guard the kernel refuses leaves the record and the pages as they were") {
+  TempDir dir;
+  const std::string path = dir.file("ro");
+  test::write_file(path, std::string(3 * page_size(), 'r'));
+  MappedFile<Access::Read> file(path);
+  ProtectionGuard none = file.protect(Protection::None, page_size(), page_size());
+  std::error_code ec;
+  ProtectionGuard refused = file.protect(rw, 0, whole, ec);  // EACCES: a read-only descriptor
+  CHECK(ec == std::errc::permission_denied);
+  CHECK_FALSE(refused.active());
+  try {
+    auto thrown = file.protect(rw);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == std::errc::permission_denied);
+    CHECK(e.operation() == "mprotect");
+    CHECK(e.path() == path);
+  }
+  // The refused guards left no layer: the live guard's page is still None, the others the base,
+  // and ending the live guard restores the base there.
+  CHECK(file.protection_at(0) == Protection::Read);
+  CHECK(file.protection_at(page_size()) == Protection::None);
+  CHECK(protection_at(file.data() + page_size()) == "---s");
+  none.restore();
+  CHECK(file.protection_at(page_size()) == Protection::Read);
+  CHECK(protection_at(file.data() + page_size()) == "r--s");
+}
+
+TEST_CASE("A direct guard whose pages are gone reports mprotect's errno and stays active") {
+  auto region = std::make_unique<AnonymousRegion>(2 * page_size());
+  const std::span<const std::byte> bytes(region->data(), region->size());
+  ProtectionGuard guard(bytes, Protection::Read, rw);
+  CHECK(protection_at(region->data()) == "r--p");
+  region.reset();  // unmapped under the guard
+  std::error_code ec;
+  guard.restore(ec);
+  CHECK(ec == std::errc::not_enough_memory);  // mprotect: ENOMEM, the pages are not mapped
+  CHECK(guard.active());
+  CHECK_THROWS_AS(guard.restore(), Error);
+  guard.release();
+  CHECK_FALSE(guard.active());
 }
 
 TEST_CASE("The record follows resize(): kept ranges, new pages like the last one",

@@ -77,7 +77,7 @@ class ProtectionGuard {
         offset_(offset) {}
   detail::Failure apply(std::span<const std::byte> range, Protection protection,
                         Protection restore_to) noexcept;
-  int end() noexcept;  // removes the record entry and restores; 0 or -1 with errno
+  int end() noexcept;  // removes the record entry and restores; 0 or mprotect's errno
 
   std::byte* begin_ = nullptr;  // page-aligned
   std::size_t length_ = 0;      // whole pages

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/syscall.hpp"
 #include "mmapxx/error.hpp"
 
 namespace mmapxx::detail {
@@ -26,7 +27,7 @@ Failure open_fd(const char* path, int flags, mode_t mode, int& fd) noexcept;
 Failure open_fd(const std::string& path, int flags, mode_t mode, int& fd) noexcept;
 // Closes and sets -1; ignores -1. Inline: a destructor with no descriptor makes no call.
 inline void close_fd(int& fd) noexcept {
-  if (fd >= 0) ::close(fd);  // no retry on EINTR: on Linux the descriptor is gone either way
+  if (fd >= 0) sys::close(fd);  // no retry on EINTR: on Linux the descriptor is gone either way
   fd = -1;
 }
 

@@ -16,6 +16,7 @@
 #include "base/alloc.hpp"
 #include "base/fd.hpp"
 #include "base/memory_budget.hpp"
+#include "base/syscall.hpp"
 #include "mapping/path_buffer.hpp"
 #include "mapping/primitive.hpp"
 
@@ -177,16 +178,18 @@ inline Failure check_creation(Access access, const MapOptions& options, bool by_
   return detail::map_view(request, view);
 }
 
-// open(2) that cannot block on a FIFO. The path was checked by map_path.
-int open_raw(const char* path, int flags, unsigned mode) noexcept {
-  int fd;
+// open(2) that cannot block on a FIFO: the descriptor, or -errno. The path was checked by
+// map_path.
+[[gnu::always_inline]] inline int open_raw(const char* path, int flags, unsigned mode) noexcept {
+  long fd;
   do {
-    fd = ::open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
+    fd = detail::sys::open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+  } while (fd == -EINTR);
+  return static_cast<int>(fd);
 }
 
-// The failure of open_raw (errno): a socket's ENXIO becomes the clearer "not a regular file".
+// The failure of open_raw (its -errno negated): a socket's ENXIO becomes the clearer "not a regular
+// file".
 [[gnu::cold]] Failure open_failure(const char* path, int code) noexcept {
   struct stat st {};
   if (code == ENXIO && ::stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
@@ -197,7 +200,9 @@ int open_raw(const char* path, int flags, unsigned mode) noexcept {
 Failure open_nonblocking(const char* path, int flags, unsigned mode, int& fd) noexcept {
   fd = open_raw(path, flags, mode);
   if (fd >= 0) return {};
-  return open_failure(path, errno);
+  const int code = -fd;
+  fd = -1;
+  return open_failure(path, code);
 }
 
 // A failure after map_path opened `fd`: leaves nothing the call created (but never removes a file
@@ -430,7 +435,8 @@ inline Failure MappedFile<A>::map(int fd, const MapOptions& options, bool adopt)
     return failure;
   };
   struct stat st;  // fstat fills it
-  if (::fstat(fd, &st) != 0) return fail(detail::make_failure("fstat", errno));
+  if (const long result = detail::sys::fstat(fd, &st); detail::sys::failed(result))
+    return fail(detail::make_failure("fstat", detail::sys::error_of(result)));
   if (S_ISDIR(st.st_mode)) return fail(detail::make_failure("mmap", EISDIR));
   const struct {
     std::uint64_t size;
@@ -541,7 +547,7 @@ Failure MappedFile<A>::map_path(const MapOptions& options, bool may_hold_nul) no
   created_ = false;
   if (options.creation == Creation::OpenExisting) [[likely]] {  // without open_path's loop
     fd = open_raw(path_.c_str(), open_flags(A), 0);
-    if (fd < 0) return open_failure(path_.c_str(), errno);
+    if (fd < 0) return open_failure(path_.c_str(), -fd);
     return map(fd, options, /*adopt=*/true);  // on failure, it closes fd
   }
   if (Failure failure = open_path(options, fd)) return failure;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/messages.hpp"
+#include "base/syscall.hpp"
 #include "mapping/primitive.hpp"
 #include "mapping/protection_state.hpp"
 
@@ -364,15 +365,18 @@ Residency MappingCore::residency(std::size_t offset, std::size_t length,
     code = ENOMEM;
     return {};
   }
-  if (::mprotect(span.begin, span.length, to_prot(protection)) != 0) [[unlikely]] {
-    code = errno;
-    return {};
-  }
+  // The record first, the syscall last: after it only the unlock and the guard's stores run.
   const Protection before = record->at(begin);
   const std::uint64_t id = record->next_guard++;
   record->layers.push_back({begin, begin + span.length, protection, id});
   record->view_length = view.length;
   record->pages = view.begin;
+  if (const long result = sys::mprotect(span.begin, span.length, to_prot(protection));
+      sys::failed(result)) [[unlikely]] {
+    record->layers.pop_back();
+    code = sys::error_of(result);
+    return {};
+  }
   ++record->guards;
   return ProtectionGuard(span.begin, span.length, before, record, id, begin);
 }

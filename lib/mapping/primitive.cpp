@@ -257,7 +257,7 @@ inline PageSpan mapped_pages(const View& view, std::size_t page) noexcept {
 inline void release_pages(std::byte* begin, std::size_t length) noexcept {
   if (reservations_live.load(std::memory_order_relaxed) != 0) [[unlikely]]
     return release_reserved(begin, length);
-  ::munmap(begin, length);
+  sys::munmap(begin, length);
 }
 
 // unmap_view when another thread is registering or unregistering a range at the same moment.

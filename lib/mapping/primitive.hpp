@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "base/syscall.hpp"
 #include "mapping/registry.hpp"
 #include "mmapxx/error.hpp"
 #include "mmapxx/flags.hpp"
@@ -69,9 +70,11 @@ struct View {
   const std::uint64_t aligned_offset = align_down(offset, std::uint64_t{page});
   const std::size_t head = static_cast<std::size_t>(offset - aligned_offset);
   const std::size_t mapped = align_up(head + length, page);
-  void* base = ::mmap(nullptr, mapped, prot, flags, fd, static_cast<off_t>(aligned_offset));
-  if (base == MAP_FAILED) [[unlikely]]
-    return map_plain_failure(length, offset, errno);
+  const long result =
+      sys::mmap(nullptr, mapped, prot, flags, fd, static_cast<off_t>(aligned_offset));
+  if (sys::failed(result)) [[unlikely]]
+    return map_plain_failure(length, offset, sys::error_of(result));
+  void* const base = reinterpret_cast<void*>(result);
   if (label_length != SIZE_MAX)
     registry_add(static_cast<std::byte*>(base), mapped, label, label_length, aligned_offset);
   else

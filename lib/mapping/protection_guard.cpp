@@ -7,6 +7,7 @@
 #include <mutex>
 #include <utility>
 
+#include "base/syscall.hpp"
 #include "mapping/primitive.hpp"
 #include "mapping/protection_state.hpp"
 
@@ -16,8 +17,10 @@ namespace {
 
 detail::Failure change(std::byte* begin, std::size_t length, Protection protection) noexcept {
   if (length == 0) return {};
-  if (::mprotect(begin, length, detail::to_prot(protection)) != 0)
-    return detail::make_failure("mprotect", errno, "length=%zu, protection=%u", length,
+  if (const long result = detail::sys::mprotect(begin, length, detail::to_prot(protection));
+      detail::sys::failed(result))
+    return detail::make_failure("mprotect", detail::sys::error_of(result),
+                                "length=%zu, protection=%u", length,
                                 static_cast<unsigned>(protection));
   return {};
 }
@@ -47,6 +50,37 @@ ProtectionGuard ProtectionGuard::make(std::span<const std::byte> range, Protecti
   return guard;
 }
 
+namespace {
+
+// end() of a guard that outlived its mapping: no pages left to restore; the last such guard
+// deletes the record. Called with the record's lock held; releases it.
+[[gnu::noinline, gnu::cold]] int end_orphaned(detail::ProtectionState* state) noexcept {
+  std::unique_lock<detail::ProtectionState::Lock> hold(state->lock, std::adopt_lock);
+  detail::ProtectionState::drop_guard(state, hold);
+  return 0;
+}
+
+}  // namespace
+
+// Inline in its callers, the destructor first: with the syscall inline too, the destructor
+// returns straight to its caller after the mprotect (base/syscall.hpp says why that matters).
+[[gnu::always_inline]] inline int ProtectionGuard::end() noexcept {
+  if (state_ == nullptr) {
+    const long result = detail::sys::mprotect(begin_, length_, detail::to_prot(restore_to_));
+    return detail::sys::failed(result) ? detail::sys::error_of(result) : 0;
+  }
+  detail::ProtectionState& state = *state_;
+  state.lock.lock();
+  if (state.orphaned) [[unlikely]]
+    return end_orphaned(state_);
+  state.remove_guard(id_);
+  const int result = state.apply(state.pages, offset_, offset_ + length_);
+  // The record is not orphaned (that happens under the lock), so this is never its last user.
+  if (result == 0) --state.guards;
+  state.lock.unlock();
+  return result;
+}
+
 ProtectionGuard::ProtectionGuard(ProtectionGuard&& other) noexcept
     : begin_(other.begin_),
       length_(std::exchange(other.length_, 0)),
@@ -68,32 +102,6 @@ ProtectionGuard& ProtectionGuard::operator=(ProtectionGuard&& other) noexcept {
   return *this;
 }
 
-namespace {
-
-// end() of a guard that outlived its mapping: no pages left to restore; the last such guard
-// deletes the record. Called with the record's lock held; releases it.
-[[gnu::noinline, gnu::cold]] int end_orphaned(detail::ProtectionState* state) noexcept {
-  std::unique_lock<detail::ProtectionState::Lock> hold(state->lock, std::adopt_lock);
-  detail::ProtectionState::drop_guard(state, hold);
-  return 0;
-}
-
-}  // namespace
-
-int ProtectionGuard::end() noexcept {
-  if (state_ == nullptr) return ::mprotect(begin_, length_, detail::to_prot(restore_to_));
-  detail::ProtectionState& state = *state_;
-  state.lock.lock();
-  if (state.orphaned) [[unlikely]]
-    return end_orphaned(state_);
-  state.remove_guard(id_);
-  const int result = state.apply(state.pages, offset_, offset_ + length_);
-  // The record is not orphaned (that happens under the lock), so this is never its last user.
-  if (result == 0) --state.guards;
-  state.lock.unlock();
-  return result;
-}
-
 ProtectionGuard::~ProtectionGuard() {
   if (length_ != 0) end();
 }
@@ -109,8 +117,8 @@ void ProtectionGuard::restore() {
 void ProtectionGuard::restore(std::error_code& ec) noexcept {
   ec.clear();
   if (length_ == 0) return;
-  if (end() != 0) {
-    ec.assign(errno, std::generic_category());
+  if (const int code = end(); code != 0) {
+    ec.assign(code, std::generic_category());
     return;
   }
   length_ = 0;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/syscall.hpp"
 #include "mmapxx/flags.hpp"
 
 namespace mmapxx::detail {
@@ -74,13 +75,17 @@ struct ProtectionState {
 
   // mprotects [begin, end) (offsets; `pages` is the address of offset 0) to what the layers say,
   // one call per run of equal protection: one call when nothing else lies over the range. Call
-  // with `lock` held. Returns 0 or -1 with errno, as mprotect. The usual end of a lone guard (no
-  // layer left: the base, in one call) is inline; several layers go through apply_runs.
-  int apply(std::byte* pages, std::size_t begin, std::size_t end) const noexcept {
+  // with `lock` held. Returns 0 or mprotect's errno. The usual end of a lone guard (no layer
+  // left: the base, in one call) is inline, syscall included; several layers go through
+  // apply_runs.
+  [[gnu::always_inline]] int apply(std::byte* pages, std::size_t begin,
+                                   std::size_t end) const noexcept {
     if (end == begin) return 0;
-    if (layers.empty())
-      return ::mprotect(pages + begin, end - begin,
-                        static_cast<int>(base.load(std::memory_order_relaxed)));
+    if (layers.empty()) [[likely]] {
+      const long result = sys::mprotect(pages + begin, end - begin,
+                                        static_cast<int>(base.load(std::memory_order_relaxed)));
+      return sys::failed(result) ? sys::error_of(result) : 0;
+    }
     return apply_runs(pages, begin, end);
   }
   int apply_runs(std::byte* pages, std::size_t begin, std::size_t end) const noexcept;
