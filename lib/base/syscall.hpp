@@ -1,14 +1,14 @@
 // The system calls of the hot paths (map, unmap, protect, and the open, fstat and close around
 // them), made inline in the library's own functions.
 //
-// Why not libc's wrappers: the kernel refills the CPU's return-address predictor on its way back
-// to user space (spectre_v2 "RSB filling"), so each return to a frame that existed before the
-// syscall is mispredicted. libc's wrapper adds one such return between the syscall and the
-// library's function; measured here, one extra layer costs ~6 ns per call, two ~28 ns. With the
-// syscall instruction inline, the library's function returns straight to its caller: as many
-// returns as a raw libc call made from the caller's own code. The calls are not pthread
-// cancellation points (libc's open and close are): a cancellation between open and the
-// bookkeeping after it would leak the descriptor.
+// Why not libc's wrappers: here (AMD EPYC, Linux 6.18 with its spectre_v2 and SRSO mitigations)
+// the return predictor does not survive a trip into the kernel, so each return to a frame older
+// than the syscall is mispredicted. libc's wrapper puts one such return between the syscall and
+// the library's function: measured, one extra layer costs ~6 ns a call and two ~28 ns, while the
+// same layers cost ~1 ns without a syscall. With the syscall instruction inline, the library's
+// function returns straight to its caller: as many returns as a raw libc call made from the
+// caller's own code. These calls are not pthread cancellation points (libc's open and close are),
+// so a cancellation cannot unwind between open and the bookkeeping after it.
 //
 // Each returns what the kernel does: the result, or -errno (in [-4095, -1]). Elsewhere than
 // x86-64, and under a sanitizer (ASan, TSan and MSan learn of mmap and munmap through libc), the
