@@ -5,7 +5,7 @@
 // the return predictor does not survive a trip into the kernel, so each return to a frame older
 // than the syscall is mispredicted. libc's wrapper puts one such return between the syscall and
 // the library's function: measured, one extra layer costs ~6 ns a call and two ~28 ns, while the
-// same layers cost ~1 ns without a syscall. With the syscall instruction inline, the library's
+// same layers cost 1-2 ns without a syscall. With the syscall instruction inline, the library's
 // function returns straight to its caller: as many returns as a raw libc call made from the
 // caller's own code. These calls are not pthread cancellation points (libc's open and close are),
 // so a cancellation cannot unwind between open and the bookkeeping after it.
