@@ -44,6 +44,16 @@ Method batch(std::string name, int count, std::function<void(Sink&)> one,
           goal};
 }
 
+// The group's baseline a second time in each round, as its own row: its ratios to the first run
+// are what noise is in that group, the spread a method with no overhead at all shows.
+std::vector<Method> with_noise_row(std::vector<Method> methods) {
+  Method again = methods.front();
+  again.name += ", again";
+  again.goal.reset();
+  methods.push_back(std::move(again));
+  return methods;
+}
+
 // Consumes the view only in verify mode: the timed operation is map+unmap, not a scan.
 void check_view(Sink& s, const std::byte* data, std::size_t size) {
   if (s.checksum) s.consume(data, size);
@@ -71,85 +81,88 @@ void scenario_overhead(Context& ctx) {
                  .repeats = reps};
   };
   namespace bip = boost::interprocess;
+  // Every group carries its noise row.
+  const auto run = [&ctx](const Group& g, std::vector<Method> methods) {
+    ctx.run(g, with_noise_row(std::move(methods)));
+  };
 
   for (auto [path, size] : {std::pair{small, 4 * KiB}, std::pair{big, big_size}}) {
     const int n = verify ? 1 : size <= 4 * KiB ? 2000 : 500;
-    ctx.run(group("map+unmap by path", size, n),
-            {batch("raw open+fstat+mmap+munmap", n,
-                   [path](Sink& s) {
-                     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-                     if (fd < 0) throw std::runtime_error("open");
-                     std::size_t len = 0;
-                     const std::byte* p = raw_map(fd, len);
-                     check_view(s, p, len);
-                     // munmap, then close: the fastest order, so the baseline is the best raw
-                     // code. (Closing first makes munmap drop the file's last reference, and the
-                     // kernel then releases the file on the way back to user space, which
-                     // measured a few hundred ns slower; mmapxx and Boost unmap first too.)
-                     ::munmap(const_cast<std::byte*>(p), len);
-                     ::close(fd);
-                   }),
-             batch("mmapxx MappedFile(path)", n,
-                   [path](Sink& s) {
-                     MappedFile<Access::Read> f(path);
-                     check_view(s, f.data(), f.size());
-                   }),
-             batch("boost mapped_region", n, [path](Sink& s) {
-               bip::file_mapping fm(path.c_str(), bip::read_only);
-               bip::mapped_region r(fm, bip::read_only);
-               check_view(s, static_cast<const std::byte*>(r.get_address()), r.get_size());
-             })});
+    run(group("map+unmap by path", size, n),
+        {batch("raw open+fstat+mmap+munmap", n,
+               [path](Sink& s) {
+                 const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+                 if (fd < 0) throw std::runtime_error("open");
+                 std::size_t len = 0;
+                 const std::byte* p = raw_map(fd, len);
+                 check_view(s, p, len);
+                 // munmap, then close: the fastest order, so the baseline is the best raw
+                 // code. (Closing first makes munmap drop the file's last reference, and the
+                 // kernel then releases the file on the way back to user space, which
+                 // measured a few hundred ns slower; mmapxx and Boost unmap first too.)
+                 ::munmap(const_cast<std::byte*>(p), len);
+                 ::close(fd);
+               }),
+         batch("mmapxx MappedFile(path)", n,
+               [path](Sink& s) {
+                 MappedFile<Access::Read> f(path);
+                 check_view(s, f.data(), f.size());
+               }),
+         batch("boost mapped_region", n, [path](Sink& s) {
+           bip::file_mapping fm(path.c_str(), bip::read_only);
+           bip::mapped_region r(fm, bip::read_only);
+           check_view(s, static_cast<const std::byte*>(r.get_address()), r.get_size());
+         })});
   }
   // The same two against each other, Boost the baseline: each round's ratio is mmapxx's time over
   // Boost's, so "at or below Boost" reads off the spread directly, not from two ratios to raw.
   for (auto [path, size] : {std::pair{small, 4 * KiB}, std::pair{big, big_size}}) {
     const int n = verify ? 1 : size <= 4 * KiB ? 2000 : 500;
-    ctx.run(group("map+unmap by path vs Boost", size, n),
-            {batch("boost mapped_region", n,
-                   [path](Sink& s) {
-                     bip::file_mapping fm(path.c_str(), bip::read_only);
-                     bip::mapped_region r(fm, bip::read_only);
-                     check_view(s, static_cast<const std::byte*>(r.get_address()), r.get_size());
-                   }),
-             batch(
-                 "mmapxx MappedFile(path)", n,
-                 [path](Sink& s) {
-                   MappedFile<Access::Read> f(path);
-                   check_view(s, f.data(), f.size());
-                 },
-                 1.00)});
+    run(group("map+unmap by path vs Boost", size, n),
+        {batch("boost mapped_region", n,
+               [path](Sink& s) {
+                 bip::file_mapping fm(path.c_str(), bip::read_only);
+                 bip::mapped_region r(fm, bip::read_only);
+                 check_view(s, static_cast<const std::byte*>(r.get_address()), r.get_size());
+               }),
+         batch(
+             "mmapxx MappedFile(path)", n,
+             [path](Sink& s) {
+               MappedFile<Access::Read> f(path);
+               check_view(s, f.data(), f.size());
+             },
+             1.00)});
   }
 
   for (auto [fd, size] : {std::pair{fd_small, 4 * KiB}, std::pair{fd_big, big_size}}) {
     const int n = verify ? 1 : 2000;
-    ctx.run(group("map+unmap by fd", size, n),
-            {batch("raw fstat+mmap+munmap", n,
-                   [fd](Sink& s) {
-                     std::size_t len = 0;
-                     const std::byte* p = raw_map(fd->get(), len);
-                     check_view(s, p, len);
-                     ::munmap(const_cast<std::byte*>(p), len);
-                   }),
-             batch("mmapxx MappedFile(fd)", n, [fd](Sink& s) {
-               MappedFile<Access::Read> f(fd->get(), {}, "bench");
-               check_view(s, f.data(), f.size());
-             })});
+    run(group("map+unmap by fd", size, n), {batch("raw fstat+mmap+munmap", n,
+                                                  [fd](Sink& s) {
+                                                    std::size_t len = 0;
+                                                    const std::byte* p = raw_map(fd->get(), len);
+                                                    check_view(s, p, len);
+                                                    ::munmap(const_cast<std::byte*>(p), len);
+                                                  }),
+                                            batch("mmapxx MappedFile(fd)", n, [fd](Sink& s) {
+                                              MappedFile<Access::Read> f(fd->get(), {}, "bench");
+                                              check_view(s, f.data(), f.size());
+                                            })});
   }
 
   {
     const int n = verify ? 1 : 10;
-    ctx.run(group("map+populate+unmap", big_size, n),
-            {batch("raw mmap(MAP_POPULATE)", n,
-                   [fd_big](Sink& s) {
-                     std::size_t len = 0;
-                     const std::byte* p = raw_map(fd_big->get(), len, MAP_POPULATE);
-                     check_view(s, p, len);
-                     ::munmap(const_cast<std::byte*>(p), len);
-                   }),
-             batch("mmapxx populate=true", n, [fd_big](Sink& s) {
-               MappedFile<Access::Read> f(fd_big->get(), {.populate = true}, "bench");
-               check_view(s, f.data(), f.size());
-             })});
+    run(group("map+populate+unmap", big_size, n),
+        {batch("raw mmap(MAP_POPULATE)", n,
+               [fd_big](Sink& s) {
+                 std::size_t len = 0;
+                 const std::byte* p = raw_map(fd_big->get(), len, MAP_POPULATE);
+                 check_view(s, p, len);
+                 ::munmap(const_cast<std::byte*>(p), len);
+               }),
+         batch("mmapxx populate=true", n, [fd_big](Sink& s) {
+           MappedFile<Access::Read> f(fd_big->get(), {.populate = true}, "bench");
+           check_view(s, f.data(), f.size());
+         })});
   }
 
   {
@@ -159,48 +172,48 @@ void scenario_overhead(Context& ctx) {
     auto file = std::make_shared<MappedFile<Access::Write>>(path);
     // ext4 flushes the disk cache even for a clean range: milliseconds per call.
     const int n = verify ? 1 : cfg.quick ? 5 : 20;
-    ctx.run(group("msync(MS_SYNC) clean", 4 * KiB, n),
-            {batch("raw msync", n,
-                   [file](Sink& s) {
-                     if (::msync(file->data(), file->size(), MS_SYNC) != 0)
-                       throw std::runtime_error("msync");
-                     check_view(s, file->data(), file->size());
-                   }),
-             batch("mmapxx flush(Sync)", n, [file](Sink& s) {
-               file->flush(mmapxx::SyncPolicy::Sync);
-               check_view(s, file->data(), file->size());
-             })});
+    run(group("msync(MS_SYNC) clean", 4 * KiB, n),
+        {batch("raw msync", n,
+               [file](Sink& s) {
+                 if (::msync(file->data(), file->size(), MS_SYNC) != 0)
+                   throw std::runtime_error("msync");
+                 check_view(s, file->data(), file->size());
+               }),
+         batch("mmapxx flush(Sync)", n, [file](Sink& s) {
+           file->flush(mmapxx::SyncPolicy::Sync);
+           check_view(s, file->data(), file->size());
+         })});
     const int m = verify ? 1 : 2000;
-    ctx.run(group("mprotect R then RW", 4 * KiB, m),
-            {batch("raw mprotect x2", m,
-                   [file](Sink& s) {
-                     ::mprotect(file->data(), 4096, PROT_READ);
-                     check_view(s, file->data(), file->size());
-                     ::mprotect(file->data(), 4096, PROT_READ | PROT_WRITE);
-                   }),
-             batch("mmapxx ProtectionGuard", m, [file](Sink& s) {
-               auto guard = file->protect(mmapxx::Protection::Read);
-               check_view(s, file->data(), file->size());
-             })});
+    run(group("mprotect R then RW", 4 * KiB, m),
+        {batch("raw mprotect x2", m,
+               [file](Sink& s) {
+                 ::mprotect(file->data(), 4096, PROT_READ);
+                 check_view(s, file->data(), file->size());
+                 ::mprotect(file->data(), 4096, PROT_READ | PROT_WRITE);
+               }),
+         batch("mmapxx ProtectionGuard", m, [file](Sink& s) {
+           auto guard = file->protect(mmapxx::Protection::Read);
+           check_view(s, file->data(), file->size());
+         })});
   }
 
   {
     auto view =
         std::make_shared<MappedFile<Access::Read>>(big, mmapxx::MapOptions{.populate = true});
     const int n = verify ? 1 : 200;
-    ctx.run(group("residency (mincore)", big_size, n),
-            {batch("raw mincore+count", n,
-                   [view](Sink& s) {
-                     std::vector<unsigned char> bits(view->size() / 4096);
-                     ::mincore(const_cast<std::byte*>(view->data()), view->size(), bits.data());
-                     std::size_t resident = 0;
-                     for (unsigned char b : bits) resident += b & 1;
-                     if (s.checksum) s.value += resident;
-                   }),
-             batch("mmapxx residency()", n, [view](Sink& s) {
-               const mmapxx::Residency r = view->residency();
-               if (s.checksum) s.value += r.resident;
-             })});
+    run(group("residency (mincore)", big_size, n),
+        {batch("raw mincore+count", n,
+               [view](Sink& s) {
+                 std::vector<unsigned char> bits(view->size() / 4096);
+                 ::mincore(const_cast<std::byte*>(view->data()), view->size(), bits.data());
+                 std::size_t resident = 0;
+                 for (unsigned char b : bits) resident += b & 1;
+                 if (s.checksum) s.value += resident;
+               }),
+         batch("mmapxx residency()", n, [view](Sink& s) {
+           const mmapxx::Residency r = view->residency();
+           if (s.checksum) s.value += r.resident;
+         })});
   }
 }
 
