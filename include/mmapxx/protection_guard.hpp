@@ -75,8 +75,9 @@ class ProtectionGuard {
         state_(state),
         id_(id),
         offset_(offset) {}
-  detail::Failure apply(std::span<const std::byte> range, Protection protection,
-                        Protection restore_to) noexcept;
+  // Changes the pages and takes them on; 0 or mprotect's errno, and nothing changed.
+  int apply(std::span<const std::byte> range, Protection protection,
+            Protection restore_to) noexcept;
   int end() noexcept;  // removes the record entry and restores; 0 or mprotect's errno
 
   std::byte* begin_ = nullptr;  // page-aligned

@@ -343,7 +343,8 @@ Residency MappingCore::residency(std::size_t offset, std::size_t length,
     return {};
   }
   if (length == whole) length = size_ - offset;
-  if (length == 0) return {};
+  if (length == 0) [[unlikely]]
+    return {};
   const std::size_t page = page_size();
   const auto first = reinterpret_cast<std::uintptr_t>(data_);
   const auto view_begin = align_down(first, std::uintptr_t{page});

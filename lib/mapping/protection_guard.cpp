@@ -15,38 +15,47 @@ namespace mmapxx {
 
 namespace {
 
-detail::Failure change(std::byte* begin, std::size_t length, Protection protection) noexcept {
-  if (length == 0) return {};
-  if (const long result = detail::sys::mprotect(begin, length, detail::to_prot(protection));
-      detail::sys::failed(result))
-    return detail::make_failure("mprotect", detail::sys::error_of(result),
-                                "length=%zu, protection=%u", length,
-                                static_cast<unsigned>(protection));
-  return {};
+// Out of line and cold, so that the success path after the mprotect runs straight to the return
+// (base/syscall.hpp says why a taken branch there costs).
+[[gnu::noinline, gnu::cold]] detail::Failure refused(int code, std::size_t length,
+                                                     Protection protection) noexcept {
+  return detail::make_failure("mprotect", code, "length=%zu, protection=%u", length,
+                              static_cast<unsigned>(protection));
 }
 
 }  // namespace
 
-detail::Failure ProtectionGuard::apply(std::span<const std::byte> range, Protection protection,
-                                       Protection restore_to) noexcept {
-  if (range.empty()) return {};
+[[gnu::always_inline]] inline int ProtectionGuard::apply(std::span<const std::byte> range,
+                                                         Protection protection,
+                                                         Protection restore_to) noexcept {
+  if (range.empty()) [[unlikely]]
+    return 0;
   const detail::PageSpan pages = detail::pages_of(range.data(), range.size());
-  if (detail::Failure failure = change(pages.begin, pages.length, protection)) return failure;
+  if (pages.length == 0) [[unlikely]]
+    return 0;
+  const long result = detail::sys::mprotect(pages.begin, pages.length, detail::to_prot(protection));
+  if (detail::sys::failed(result)) [[unlikely]]
+    return detail::sys::error_of(result);
   begin_ = pages.begin;
   length_ = pages.length;
   restore_to_ = restore_to;
-  return {};
+  return 0;
 }
 
 ProtectionGuard::ProtectionGuard(std::span<const std::byte> range, Protection protection,
                                  Protection restore_to) {
-  if (detail::Failure failure = apply(range, protection, restore_to)) detail::raise(failure, "");
+  if (const int code = apply(range, protection, restore_to); code != 0) [[unlikely]]
+    detail::raise(refused(code, detail::pages_of(range.data(), range.size()).length, protection),
+                  "");
 }
 
 ProtectionGuard ProtectionGuard::make(std::span<const std::byte> range, Protection protection,
                                       Protection restore_to, std::error_code& ec) noexcept {
   ProtectionGuard guard;
-  detail::report(guard.apply(range, protection, restore_to), ec);
+  if (const int code = guard.apply(range, protection, restore_to); code != 0) [[unlikely]]
+    ec.assign(code, std::generic_category());
+  else
+    ec.clear();
   return guard;
 }
 
