@@ -47,6 +47,10 @@ namespace mmapxx::detail::sys {
 [[gnu::always_inline]] inline int error_of(long result) noexcept {
   return static_cast<int>(-result);
 }
+// 0, or the errno of a failed result: for calls whose value is not needed (mprotect).
+[[gnu::always_inline]] inline int status(long result) noexcept {
+  return failed(result) ? error_of(result) : 0;
+}
 
 #ifndef MMAPXX_LIBC_SYSCALLS
 

@@ -3,7 +3,6 @@
 
 #include <sys/mman.h>
 
-#include <cerrno>
 #include <mutex>
 #include <utility>
 
@@ -31,8 +30,6 @@ namespace {
   if (range.empty()) [[unlikely]]
     return 0;
   const detail::PageSpan pages = detail::pages_of(range.data(), range.size());
-  if (pages.length == 0) [[unlikely]]
-    return 0;
   const long result = detail::sys::mprotect(pages.begin, pages.length, detail::to_prot(protection));
   if (detail::sys::failed(result)) [[unlikely]]
     return detail::sys::error_of(result);
@@ -74,10 +71,9 @@ namespace {
 // Inline in its callers, the destructor first: with the syscall inline too, the destructor
 // returns straight to its caller after the mprotect (base/syscall.hpp says why that matters).
 [[gnu::always_inline]] inline int ProtectionGuard::end() noexcept {
-  if (state_ == nullptr) {
-    const long result = detail::sys::mprotect(begin_, length_, detail::to_prot(restore_to_));
-    return detail::sys::failed(result) ? detail::sys::error_of(result) : 0;
-  }
+  if (state_ == nullptr)
+    return detail::sys::status(
+        detail::sys::mprotect(begin_, length_, detail::to_prot(restore_to_)));
   detail::ProtectionState& state = *state_;
   state.lock.lock();
   if (state.orphaned) [[unlikely]]

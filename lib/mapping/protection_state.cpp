@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include "mapping/primitive.hpp"
 
@@ -28,14 +27,16 @@ int ProtectionState::apply_runs(std::byte* pages, std::size_t begin,
       if (layer->begin > at) next = std::min(next, layer->begin);
     }
     if (at != begin && protection != run_protection) {
-      if (::mprotect(pages + run, at - run, to_prot(run_protection)) != 0) return errno;
+      if (const int code =
+              sys::status(sys::mprotect(pages + run, at - run, to_prot(run_protection))))
+        return code;
       run = at;
     }
     run_protection = protection;
     at = next;
   }
   if (end == begin) return 0;
-  return ::mprotect(pages + run, end - run, to_prot(run_protection)) != 0 ? errno : 0;
+  return sys::status(sys::mprotect(pages + run, end - run, to_prot(run_protection)));
 }
 
 void ProtectionState::set(std::size_t begin, std::size_t end, Protection protection) {

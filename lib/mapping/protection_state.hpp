@@ -82,9 +82,8 @@ struct ProtectionState {
                                    std::size_t end) const noexcept {
     if (end == begin) return 0;
     if (layers.empty()) [[likely]] {
-      const long result = sys::mprotect(pages + begin, end - begin,
-                                        static_cast<int>(base.load(std::memory_order_relaxed)));
-      return sys::failed(result) ? sys::error_of(result) : 0;
+      return sys::status(sys::mprotect(pages + begin, end - begin,
+                                       static_cast<int>(base.load(std::memory_order_relaxed))));
     }
     return apply_runs(pages, begin, end);
   }
